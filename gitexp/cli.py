@@ -1,0 +1,347 @@
+"""The `gitexp` command: parse arguments, call one verb of the library, render its result.
+
+No logic lives here. The entry point is the only place that turns a `GitexpError` into a
+one-line message and an exit code (2 for bad input); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gitexp.errors import GitexpError
+
+app = typer.Typer(
+    name="gitexp", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Version ML experiments inside your own git repository: every run is a commit on a hidden ref.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_debug = False
+
+
+def _repo():
+    from gitexp.git import open_repo
+
+    return open_repo(".")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def _age(iso: str | None) -> str:
+    from gitexp.record import parse_iso
+
+    stamp = parse_iso(iso)
+    if stamp is None:
+        return "-"
+    seconds = max(0, time.time() - stamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(seconds)}s ago"
+
+
+STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "queued": "dim",
+                "cancelled": "yellow", "lost": "magenta"}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+    global _debug
+    _debug = debug
+
+
+# -- run ----------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    sweep_file: Path = typer.Argument(..., help="The sweep file (runx, mlrunner or Hydra-style YAML)."),
+    dry_run: bool = typer.Option(False, "-n", "--dry-run", help="Print one line per run: the exact command."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sweep name (default: the file's stem)."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Runs at once on CPU."),
+    set_: List[str] = typer.Option([], "--set", help="Override or add a param: lr=0.1, 'bs=[32,64]'."),
+    sweep: List[str] = typer.Option([], "--sweep", help="Hydra-style override: lr=0.1,0.01 or range(1,4)."),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Random search: run N sampled configs."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample."),
+    only: List[str] = typer.Option([], "--only", help="Keep runs whose params match k=v."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Drop runs whose params match k=v."),
+    resume: bool = typer.Option(False, "--resume", help="Rerun only the runs without a completed record."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Allow sweeps larger than the safety limit."),
+    live_interval: float = typer.Option(30.0, "--live-interval", help="Seconds between live record commits."),
+) -> None:
+    """Expand a sweep, snapshot the code once, and run every job."""
+    from gitexp import launch as launcher
+
+    git = _repo()
+    options = launcher.LaunchOptions(
+        name=name, jobs=jobs, sets=tuple(set_), sweep_overrides=tuple(sweep), sample=sample, seed=seed,
+        only=tuple(only), exclude=tuple(exclude), allow_large=yes, resume=resume, live_interval=live_interval,
+    )
+    if dry_run:
+        for line in launcher.dry_run(git, sweep_file, options):
+            sys.stdout.write(line + "\n")
+        return
+    prefix = jobs > 1
+
+    def echo(run_name: str, line: bytes) -> None:
+        stream = sys.stdout.buffer
+        stream.write((f"[{run_name}] ".encode() if prefix else b"") + line)
+        stream.flush()
+
+    options.echo = echo
+    result = launcher.launch(
+        git, sweep_file, options,
+        on_queued=lambda runs: err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]"),
+    )
+    if result.skipped:
+        err.print(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
+    table = Table(title=f"sweep {result.sweep}", title_justify="left", box=None)
+    for column in ("run", "status", "exit", "time", "metrics"):
+        table.add_column(column)
+    for outcome in result.outcomes:
+        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(outcome.metrics.items())[:4])
+        table.add_row(outcome.run.name, Text(outcome.status, style=STATUS_STYLE.get(outcome.status, "")),
+                      _fmt(outcome.exit_code), f"{outcome.duration:.1f}s" if outcome.duration else "-", metrics)
+    err.print(table)
+    if result.interrupted:
+        raise typer.Exit(130)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+# -- read side ----------------------------------------------------------------------
+
+
+@app.command("ls")
+def ls(
+    sweep: Optional[str] = typer.Argument(None, help="Only this sweep."),
+    sweep_opt: Optional[str] = typer.Option(None, "--sweep", help="Only this sweep."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List runs, newest first: sweep, run, status, age, key params and metrics."""
+    from gitexp import inspect
+
+    runs = inspect.load_all(_repo(), sweep or sweep_opt)
+    rows = [{"run": r.id, "sweep": r.ref.sweep, "name": r.ref.name, "status": r.status,
+             "created": r.info.get("created"), "params": r.params, "metrics": r.metrics} for r in runs]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("gitexp: no runs yet (start one with `gitexp run SWEEP.yml`)")
+        return
+    varying = _varying_keys([r["params"] for r in rows])
+    metric_keys: list[str] = []
+    for r in rows:
+        metric_keys += [k for k in r["metrics"] if k not in metric_keys]
+    table = Table(box=None, pad_edge=False)
+    for column in ["sweep", "run", "status", "age", *varying, *metric_keys[:6]]:
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["sweep"], r["name"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                      _age(r["created"]), *[_fmt(r["params"].get(k)) for k in varying],
+                      *[_fmt(r["metrics"].get(k)) for k in metric_keys[:6]])
+    out.print(table)
+
+
+def _varying_keys(params: list[dict[str, Any]]) -> list[str]:
+    keys: list[str] = []
+    for p in params:
+        keys += [k for k in p if k not in keys]
+    if len(params) <= 1:
+        return keys[:4]
+    return [k for k in keys if len({json.dumps(p.get(k), default=str) for p in params}) > 1][:6]
+
+
+@app.command()
+def show(
+    run_: str = typer.Argument(..., metavar="RUN", help="sweep/run, a bare run name, or a commit prefix."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    stat: bool = typer.Option(False, "--stat", help="Only a diffstat of the code changes."),
+) -> None:
+    """What ran: command, params, metrics, status, timings, base commit and code changes."""
+    from gitexp import inspect
+
+    git = _repo()
+    data = inspect.show(git, run_)
+    if as_json:
+        _print_json(data)
+        return
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("run", data["run"])
+    head.add_row("status", Text(data["status"] + (f" (exit {data['exit_code']})" if data["exit_code"] not in (None, 0) else ""),
+                                style=STATUS_STYLE.get(data["status"], "")))
+    head.add_row("command", data["command"] or "-")
+    head.add_row("created", f"{data['created']}  ({_age(data['created'])})")
+    if data["started"]:
+        head.add_row("started", data["started"])
+    if data["ended"]:
+        head.add_row("ended", f"{data['ended']}  ({_fmt(data['duration'])} s)")
+    head.add_row("host", f"{data['host'] or '-'}" + (f"  gpus {data['gpus']}" if data["gpus"] else ""))
+    head.add_row("commit", data["commit"])
+    head.add_row("snapshot", data["snapshot"])
+    head.add_row("base", f"{data['base_commit'] or '(no commit yet)'}" + (f" on {data['branch']}" if data["branch"] else ""))
+    out.print(head)
+    for title, mapping in (("params", data["params"]), ("metrics", data["metrics"])):
+        out.print(f"\n[bold]{title}[/]")
+        if not mapping:
+            out.print("  -")
+        for key, value in mapping.items():
+            out.print(f"  {key} = {_fmt(value)}")
+    if data["artifacts"]:
+        out.print("\n[bold]artifacts[/]")
+        for item in data["artifacts"]:
+            out.print(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}")
+    if data["excluded_files"]:
+        out.print("\n[bold]left out of the snapshot (too large)[/]")
+        for item in data["excluded_files"]:
+            out.print(f"  {item['path']}  {item['size']} B")
+    out.print(f"\n[bold]code changes against base[/] ({len(data['files'])} file(s))")
+    text = inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat or not data["files"])
+    _print_patch(text)
+
+
+def _print_patch(text: str) -> None:
+    if not text.strip():
+        out.print("  (none)")
+        return
+    if out.is_terminal:
+        from rich.syntax import Syntax
+
+        out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def diff(
+    run_a: str = typer.Argument(..., metavar="RUN_A"),
+    run_b: str = typer.Argument(..., metavar="RUN_B"),
+    stat: bool = typer.Option(False, "--stat", help="Only a diffstat of the code."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Params and metrics side by side (changes highlighted), then the code diff."""
+    from gitexp import inspect
+
+    git = _repo()
+    data = inspect.diff(git, run_a, run_b, with_patch=as_json)
+    if as_json:
+        _print_json(data)
+        return
+    for title in ("params", "metrics"):
+        table = Table(title=title, title_justify="left", box=None)
+        table.add_column("key")
+        table.add_column(data["a"])
+        table.add_column(data["b"])
+        for row in data[title]:
+            style = "bold yellow" if row["changed"] else "dim"
+            table.add_row(Text(row["key"], style=style), _fmt(row["a"]), _fmt(row["b"]))
+        if not data[title]:
+            table.add_row("-", "-", "-")
+        out.print(table)
+    out.print(f"\n[bold]code[/] ({len(data['files'])} file(s) differ)")
+    if data["snapshot_a"] == data["snapshot_b"]:
+        out.print("  same snapshot")
+        return
+    _print_patch(inspect.patch(git, f"{data['snapshot_a']}^{{tree}}", f"{data['snapshot_b']}^{{tree}}", stat=stat))
+
+
+# -- managing -----------------------------------------------------------------------
+
+
+@app.command()
+def rm(
+    runs: List[str] = typer.Argument(..., metavar="RUN|SWEEP...", help="Runs (or whole sweeps) to delete."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete run refs (their objects go with `gitexp gc`)."""
+    from gitexp import manage
+
+    git = _repo()
+    targets = manage.resolve_many(git, runs)
+    if not yes:
+        names = ", ".join(r.id for r, _ in targets[:10]) + (" ..." if len(targets) > 10 else "")
+        if not sys.stdin.isatty():
+            raise GitexpError(f"refusing to delete {len(targets)} run(s) without confirmation", hint="pass -y")
+        typer.confirm(f"Delete {len(targets)} run(s): {names}?", abort=True)
+    removed = manage.rm(git, targets)
+    err.print(f"gitexp: deleted {len(removed)} run(s); `gitexp gc` frees their space")
+
+
+@app.command()
+def gc(
+    no_prune: bool = typer.Option(False, "--no-prune", help="Keep git objects; only remove run folders."),
+) -> None:
+    """Remove folders and artifacts of deleted runs and prune unreachable objects."""
+    from gitexp import manage
+
+    result = manage.gc(_repo(), prune=not no_prune)
+    err.print(f"gitexp: removed {len(result.folders_removed)} run folder(s), {result.bytes_freed / 1e6:.1f} MB")
+
+
+@app.command()
+def branch(
+    run_: str = typer.Argument(..., metavar="RUN"),
+    name: str = typer.Argument(..., help="The new branch's name."),
+) -> None:
+    """Create a normal branch at a run's code snapshot."""
+    from gitexp import manage
+
+    run, snapshot = manage.branch(_repo(), run_, name)
+    err.print(f"gitexp: branch {name} -> {snapshot[:12]} (code of {run})")
+
+
+@app.command()
+def apply(run_: str = typer.Argument(..., metavar="RUN")) -> None:
+    """Restore a run's code into the working tree (refuses to overwrite uncommitted work)."""
+    from gitexp import manage
+
+    run, changed = manage.apply(_repo(), run_)
+    err.print(f"gitexp: working tree now has the code of {run} ({len(changed)} file(s) differ from HEAD)")
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except GitexpError as error:
+        if _debug:
+            raise
+        err.print(f"gitexp: error: {error}", markup=False)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        err.print("gitexp: aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # click's usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,201 @@
+"""Start, watch and stop one job's process group; keep its output (capped).
+
+Each job runs in its own session/process group so a signal reaches everything it started
+(data-loader workers, `torchrun` children). A reaper process, one per scheduler, holds a pipe
+to the scheduler: when the scheduler dies for any reason, even `kill -9`, the pipe closes and
+the reaper kills every registered group, so no job outlives its scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+DEFAULT_OUTPUT_CAP = 2 * 1024 * 1024  # bytes kept in output.log (head + tail)
+
+_REAPER = r"""
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("+"):
+        groups.add(int(line[1:]))
+    elif line.startswith("-"):
+        groups.discard(int(line[1:]))
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pgid in list(groups):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            groups.discard(pgid)
+    if not groups:
+        break
+    time.sleep(3)
+"""
+
+
+class Reaper:
+    """Kills registered process groups when the owning process disappears."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _REAPER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, text=True,
+        )
+        self._lock = threading.Lock()
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            try:
+                assert self._proc.stdin
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"-{pgid}")
+
+    def close(self) -> None:
+        """Normal shutdown: nothing left to kill."""
+        with self._lock:
+            if self._proc.stdin and not self._proc.stdin.closed:
+                self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+
+
+class CappedOutput:
+    """Keeps the first half of the cap and a rolling tail; writes the live file as it goes."""
+
+    def __init__(self, path: Path, cap: int = DEFAULT_OUTPUT_CAP):
+        self.path = path
+        self.cap = cap
+        self.total = 0
+        self._head_left = cap // 2
+        self._tail: deque[bytes] = deque()
+        self._tail_bytes = 0
+        self._file = open(path, "wb")
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self.total += len(data)
+            if self._head_left > 0:
+                head, data = data[: self._head_left], data[self._head_left:]
+                self._file.write(head)
+                self._file.flush()
+                self._head_left -= len(head)
+            if data:
+                self._tail.append(data)
+                self._tail_bytes += len(data)
+                while self._tail_bytes > self.cap - self.cap // 2 and len(self._tail) > 1:
+                    self._tail_bytes -= len(self._tail.popleft())
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.cap
+
+    def content(self) -> bytes:
+        """What output.log holds: head, an omission marker if any, tail."""
+        with self._lock:
+            self._file.flush()
+            head = self.path.read_bytes()
+            tail = b"".join(self._tail)
+            if self.truncated:
+                omitted = self.total - len(head) - len(tail)
+                marker = f"\n[gitexp: {omitted} bytes of output omitted]\n".encode()
+                return head + marker + tail
+            return head + tail
+
+    def close(self) -> bytes:
+        data = self.content()
+        with self._lock:
+            self._file.close()
+        self.path.write_bytes(data)
+        return data
+
+
+@dataclass
+class Process:
+    """One running job: a shell command line (steps joined with &&) in its own process group."""
+
+    commands: tuple[str, ...]
+    cwd: Path
+    env: dict[str, str]
+    output: CappedOutput
+    on_line: Callable[[bytes], None] | None = None
+    reaper: Reaper | None = None
+    popen: subprocess.Popen | None = None
+    started: float = 0.0
+    timed_out: bool = False
+    _reader: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def script(self) -> str:
+        if len(self.commands) == 1:
+            return self.commands[0]
+        return " && ".join(f"( {c} )" for c in self.commands)
+
+    def start(self) -> None:
+        self.started = time.time()
+        self.popen = subprocess.Popen(
+            ["/bin/sh", "-c", self.script], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if self.reaper:
+            self.reaper.watch(self.popen.pid)
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.popen and self.popen.stdout
+        for line in iter(self.popen.stdout.readline, b""):
+            self.output.write(line)
+            if self.on_line:
+                self.on_line(line)
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def poll(self) -> int | None:
+        """Exit code once the process has ended and its output is fully read."""
+        assert self.popen
+        code = self.popen.poll()
+        if code is None:
+            return None
+        self.kill_group()  # nothing the job started may outlive it
+        if self._reader:
+            self._reader.join(timeout=5)
+        if self.reaper:
+            self.reaper.forget(self.popen.pid)
+        return code
+
+    def signal(self, sig: int) -> None:
+        if self.popen and self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+            except OSError:
+                pass
+
+    def kill_group(self) -> None:
+        """Kill what is left of the group (also stragglers after the leader exited)."""
+        if self.popen:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except OSError:
+                pass

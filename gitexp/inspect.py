@@ -1,0 +1,108 @@
+"""Read-side verbs: what a run was (`show`), how two runs differ (`diff`), every run (`ls`).
+
+They return plain data (dicts ready for `--json` and the language server); the CLI renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitexp import recorder, store
+from gitexp.git import Git
+
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
+    """Every run (reconciled: dead schedulers' runs become `lost`), newest first."""
+    refs = store.list_runs(git, sweep)
+    with git.cat_file() as cat:
+        runs = [store.load_run(git, cat, ref, commit) for ref, commit in refs.items()]
+    runs = recorder.reconcile(git, runs)
+    runs.sort(key=lambda r: (str(r.info.get("created") or ""), r.id), reverse=True)
+    return runs
+
+
+def load_one(git: Git, text: str) -> store.Run:
+    ref, commit = store.resolve(git, text)
+    with git.cat_file() as cat:
+        run = store.load_run(git, cat, ref, commit)
+    return recorder.reconcile(git, [run])[0]
+
+
+def name_status(git: Git, old: str | None, new: str) -> list[dict[str, str]]:
+    out = git.run("diff-tree", "-r", "-z", "--no-renames", "--name-status", old or _EMPTY_TREE, new,
+                  "--", ".", ":(exclude).gitexp")
+    parts = [p for p in out.split("\0") if p]
+    return [{"path": parts[i + 1], "status": parts[i]} for i in range(0, len(parts) - 1, 2)]
+
+
+def patch(git: Git, old: str | None, new: str, stat: bool = False, paths: list[str] | None = None) -> str:
+    args = ["diff", "--no-color", "--no-ext-diff", "--stat" if stat else "-p", old or _EMPTY_TREE, new,
+            "--", *(paths or ["."]), ":(exclude).gitexp"]
+    return git.run(*args)
+
+
+def _tree(commit: str) -> str:
+    return f"{commit}^{{tree}}"
+
+
+def describe(git: Git, run: store.Run) -> dict[str, Any]:
+    info = run.info
+    snapshot = run.snapshot
+    return {
+        "run": run.id, "sweep": run.ref.sweep, "name": run.ref.name, "status": run.status,
+        "command": info.get("command"), "params": run.params, "metrics": run.metrics,
+        "created": info.get("created"), "started": info.get("started"), "ended": info.get("ended"),
+        "duration": info.get("duration"), "exit_code": info.get("exit_code"), "host": info.get("host"),
+        "gpus": info.get("gpus") or [], "commit": run.commit, "snapshot": snapshot,
+        "base_commit": info.get("base_commit"), "branch": info.get("branch"),
+        "files": name_status(git, info.get("base_commit"), _tree(snapshot)),
+        "excluded_files": info.get("excluded_files") or [],
+        "artifacts": info.get("artifacts") or [], "live": run.live, "record": info,
+    }
+
+
+def show(git: Git, text: str) -> dict[str, Any]:
+    return describe(git, load_one(git, text))
+
+
+def _rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    keys = list(a) + [k for k in b if k not in a]
+    return [{"key": k, "a": a.get(k), "b": b.get(k), "changed": a.get(k) != b.get(k)} for k in keys]
+
+
+def diff(git: Git, text_a: str, text_b: str, with_patch: bool = True) -> dict[str, Any]:
+    a, b = load_one(git, text_a), load_one(git, text_b)
+    files = name_status(git, _tree(a.snapshot), _tree(b.snapshot))
+    if with_patch:
+        for entry in files:
+            entry["patch"] = patch(git, _tree(a.snapshot), _tree(b.snapshot), paths=[entry["path"]])
+    return {
+        "a": a.id, "b": b.id, "snapshot_a": a.snapshot, "snapshot_b": b.snapshot,
+        "status": {"a": a.status, "b": b.status},
+        "params": _rows(a.params, b.params), "metrics": _rows(a.metrics, b.metrics), "files": files,
+    }
+
+
+def file_at(git: Git, text: str, path: str) -> dict[str, Any]:
+    run = load_one(git, text)
+    data = git.show_file(run.snapshot, path)
+    return {"exists": data is not None, "content": (data or b"").decode(errors="replace"), "commit": run.snapshot}
+
+
+def series(git: Git, texts: list[str], keys: list[str] | None = None) -> dict[str, Any]:
+    result, seen = [], []
+    with git.cat_file() as cat:
+        for text in texts:
+            ref, commit = store.resolve(git, text)
+            run = store.load_run(git, cat, ref, commit)
+            curves: dict[str, list[list[Any]]] = {}
+            for point in store.series_of(git, cat, run):
+                key = str(point["key"])
+                if key not in seen:
+                    seen.append(key)
+                if not keys or key in keys:
+                    curves.setdefault(key, []).append([point.get("step"), point.get("value")])
+            result += [{"run": run.id, "key": k, "points": v} for k, v in curves.items()]
+    return {"series": result, "keys": seen}

@@ -1,0 +1,334 @@
+"""`gitexp run`: sweep -> snapshot -> scheduler -> executor -> store.
+
+The sweep is expanded and validated before anything is written; the code is snapshotted
+once (one commit S shared by every run); every run gets its ref at once as `queued` (one
+atomic ref transaction, so two launches never take the same name); then the scheduler fills
+the slots and each run's ref moves forward as it starts, makes progress and ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from gitexp import liveness, record, recorder, store
+from gitexp.errors import GitexpError, RefConflictError
+from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
+from gitexp.git import Git
+from gitexp.refs import RunRef, check_name
+from gitexp.scheduler import CpuSlots, Placement, Scheduler, Slots, Task
+from gitexp.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+
+DEFAULT_LIVE_INTERVAL = 30.0
+
+
+@dataclass
+class LaunchOptions:
+    name: str | None = None
+    jobs: int = 1
+    sets: tuple[str, ...] = ()
+    sweep_overrides: tuple[str, ...] = ()
+    sample: int | None = None
+    seed: int = 0
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    allow_large: bool = False
+    resume: bool = False
+    live_interval: float = DEFAULT_LIVE_INTERVAL
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    echo: Callable[[str, bytes], None] | None = None  # (run name, output line)
+    slots: Slots | None = None
+
+
+@dataclass
+class RunOutcome:
+    run: RunRef
+    status: str
+    exit_code: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    duration: float | None = None
+
+
+@dataclass
+class LaunchResult:
+    sweep: str
+    snapshot: str
+    outcomes: list[RunOutcome]
+    skipped: list[RunRef]
+    interrupted: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(o.status == "completed" for o in self.outcomes)
+
+
+def load(path: str | os.PathLike[str], options: LaunchOptions):
+    """Expand and validate the sweep file (raises SweepError before anything is written)."""
+    from gitexp.sweep import load_sweep
+
+    sweep = load_sweep(
+        path, name=options.name, sets=options.sets, sweep_overrides=options.sweep_overrides,
+        sample=options.sample, seed=options.seed, only=options.only, exclude=options.exclude,
+        allow_large=options.allow_large,
+    )
+    check_name(sweep.name, "sweep")
+    return sweep
+
+
+def dry_run(git: Git, path: str | os.PathLike[str], options: LaunchOptions) -> list[str]:
+    """One line per run: the command exactly as it would execute."""
+    sweep = load(path, options)
+    names = _assign_names(sweep.name, sweep.runs, store.list_runs(git, sweep.name))
+    lines = []
+    for spec, run in zip(sweep.runs, names):
+        logdir = record.RunFiles.for_run(git.gitexp_dir, run).dir
+        lines.append(" && ".join(spec.render(str(logdir), run.name)))
+    return lines
+
+
+def _assign_names(sweep_name: str, specs, existing: dict[RunRef, str]) -> list[RunRef]:
+    """Each run's ref: its readable name, suffixed -2, -3... when an earlier launch used it."""
+    used = {run.name for run in existing}
+    refs = []
+    for spec in specs:
+        name, n = spec.name, 2
+        while name in used:
+            name, n = f"{spec.name}-{n}", n + 1
+        used.add(name)
+        refs.append(RunRef(sweep_name, name))
+    return refs
+
+
+def _python_env() -> dict[str, Any]:
+    return {"python": sys.version.split()[0], "executable": sys.executable}
+
+
+def _resume_plan(git: Git, sweep, existing: dict[RunRef, str]):
+    """For --resume: skip specs with a completed record of the same params; rerun the others in place."""
+    by_params: dict[str, list[tuple[RunRef, str, str]]] = {}
+    with git.cat_file() as cat:
+        for run, commit in existing.items():
+            loaded = store.load_run(git, cat, run, commit)
+            key = json.dumps(loaded.params, sort_keys=True, default=str)
+            by_params.setdefault(key, []).append((run, commit, loaded.status))
+    plan, skipped, reused = [], [], set()
+    for spec in sweep.runs:
+        matches = by_params.get(json.dumps(spec.params, sort_keys=True, default=str), [])
+        if any(status == "completed" for _, _, status in matches):
+            skipped.append(next(r for r, _, s in matches if s == "completed"))
+            continue
+        rerun = next(((r, c) for r, c, s in matches if s not in ("running", "queued") and r not in reused), None)
+        if rerun:
+            reused.add(rerun[0])
+        plan.append((spec, rerun))
+    return plan, skipped
+
+
+class _Launch:
+    """The job hooks the scheduler calls; owns the records of one launch."""
+
+    def __init__(self, git: Git, sweep, snapshot: Snapshot, options: LaunchOptions):
+        self.git = git
+        self.sweep = sweep
+        self.snapshot = snapshot
+        self.options = options
+        self.reaper = Reaper()
+        self.specs: dict[RunRef, Any] = {}
+        self.infos: dict[RunRef, dict[str, Any]] = {}
+        self.commits: dict[RunRef, str | None] = {}
+        self.outputs: dict[RunRef, CappedOutput] = {}
+        self.last_commit: dict[RunRef, float] = {}
+        self.outcomes: dict[RunRef, RunOutcome] = {}
+        self.invocation_dir = Path.cwd().resolve()
+        self._checkout: Path | None = None
+        self._echo_lock = threading.Lock()
+
+    # -- queueing ---------------------------------------------------------------
+    def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]]) -> list[RunRef]:
+        """Give every run its ref as `queued` in one transaction; retry names if another launch raced us."""
+        for _ in range(5):
+            existing = store.list_runs(self.git, self.sweep.name)
+            fresh = [spec for spec, rerun in plan if rerun is None]
+            fresh_refs = iter(_assign_names(self.sweep.name, fresh, existing))
+            writes, runs = [], []
+            for spec, rerun in plan:
+                run, old = rerun if rerun else (next(fresh_refs), None)
+                info = self._initial_info(run, spec)
+                if old:
+                    with self.git.cat_file() as cat:
+                        info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
+                self.specs[run], self.infos[run] = spec, info
+                writes.append(store.RecordWrite(run, self.snapshot.commit, old,
+                                                store.record_files(info, {}, b"", b""), f"gitexp: {run} queued"))
+                runs.append(run)
+            try:
+                self.commits.update(store.write_records(self.git, writes))
+                return runs
+            except RefConflictError:
+                self.specs.clear()
+                self.infos.clear()
+                continue
+        raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
+
+    def _initial_info(self, run: RunRef, spec) -> dict[str, Any]:
+        logdir = record.RunFiles.for_run(self.git.gitexp_dir, run).dir
+        commands = list(spec.render(str(logdir), run.name))
+        try:
+            cwd = str(self.invocation_dir.relative_to(self.git.root.resolve()))
+        except ValueError:
+            cwd = "."
+        return {
+            "schema": record.SCHEMA, "sweep": run.sweep, "name": run.name, "status": "queued",
+            "command": " && ".join(commands), "commands": commands, "params": spec.params,
+            "resources": spec.resources, "created": record.now_iso(), "started": None, "ended": None,
+            "duration": None, "exit_code": None, "host": record.hostname(), "user": _user(), "gpus": [],
+            "base_commit": self.snapshot.base, "branch": self.snapshot.branch, "snapshot": self.snapshot.commit,
+            "cwd": cwd, "logdir": str(logdir),
+            "sweep_file": str(self.sweep.path) if self.sweep.path else None,
+            "sweep_hash": self.sweep.content_hash, "excluded_files": list(self.snapshot.excluded),
+            "environment": _python_env(), "scheduler": liveness.owner(), "attempt_id": None, "attempts": [],
+        }
+
+    # -- scheduler hooks ----------------------------------------------------------
+    def start(self, task: Task, placement: Placement) -> Process:
+        run: RunRef = task.key
+        spec, info = self.specs[run], self.infos[run]
+        files = record.RunFiles.for_run(self.git.gitexp_dir, run)
+        files.create()
+        for stale in (files.series, files.summary_overrides):
+            stale.unlink(missing_ok=True)
+        cwd = self._code_dir()
+        env = dict(os.environ)
+        env.update({
+            record.ENV_RUN_DIR: str(files.dir), record.ENV_RUN: run.id, "LOGDIR": str(files.dir),
+            record.ENV_PARAMS: json.dumps(spec.params, default=str), "PYTHONUNBUFFERED": "1",
+        })
+        if self.sweep.options.get("PYTHONPATH"):
+            extra = str(self.sweep.options["PYTHONPATH"])
+            env["PYTHONPATH"] = extra + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if placement.gpus:
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, placement.gpus))
+        output = CappedOutput(files.output, self.options.output_cap)
+        echo = self.options.echo
+        process = Process(tuple(info["commands"]), cwd, env, output,
+                          on_line=(lambda line, n=run.name: echo(n, line)) if echo else None,
+                          reaper=self.reaper)
+        process.start()
+        info.update(status="running", started=record.now_iso(), ended=None, exit_code=None,
+                    gpus=list(placement.gpus), placement={"slot": placement.slot, "reason": placement.reason,
+                                                         "estimate_mib": placement.estimate_mib},
+                    attempt_id=uuid.uuid4().hex, pid=process.pid, code_dir=str(cwd),
+                    output={"cap": output.cap, "bytes": 0, "truncated": False})
+        self.outputs[run] = output
+        self._commit(run, "started")
+        return process
+
+    def finish(self, task: Task, placement: Placement, process: Process, exit_code: int | None,
+               cancelled: bool) -> Task | None:
+        run: RunRef = task.key
+        info = self.infos[run]
+        output = self.outputs.pop(run)
+        data = output.close()
+        ended = time.time()
+        if cancelled:
+            status = "cancelled"
+        elif exit_code == 0:
+            status = "completed"
+        else:
+            status = "failed"
+        info.update(status=status, exit_code=exit_code, ended=record.now_iso(),
+                    duration=round(ended - process.started, 3),
+                    output={"cap": output.cap, "bytes": output.total, "truncated": output.truncated})
+        if process.timed_out:
+            info["failure"] = f"timed out after {self.sweep.options.get('timeout')} s"
+        info["attempts"] = list(info.get("attempts", [])) + [{
+            "attempt_id": info["attempt_id"], "started": info["started"], "ended": info["ended"],
+            "status": status, "exit_code": exit_code, "gpus": info["gpus"]}]
+        self._commit(run, status, output=data)
+        files = record.RunFiles.for_run(self.git.gitexp_dir, run)
+        metrics = record.summarize(record.read_series(files.series), record.read_json(files.summary_overrides, {}))
+        self.outcomes[run] = RunOutcome(run, status, exit_code, metrics, info["duration"])
+        retries = int(self.sweep.options.get("retries", 0) or 0)
+        if status == "failed" and task.attempt < retries:
+            return Task(run, task.resources, task.attempt + 1)
+        return None
+
+    def cancel_queued(self, task: Task) -> None:
+        run: RunRef = task.key
+        info = self.infos[run]
+        info.update(status="cancelled", ended=record.now_iso())
+        self._commit(run, "cancelled before it started")
+        self.outcomes[run] = RunOutcome(run, "cancelled")
+
+    def tick(self, running: list[tuple[Task, Placement, Process]]) -> None:
+        now = time.monotonic()
+        for task, _, _ in running:
+            run = task.key
+            if now - self.last_commit.get(run, now) >= self.options.live_interval:
+                self._commit(run, "progress", output=self.outputs[run].content())
+
+    def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
+        self.commits[run] = recorder.commit_run(self.git, run, self.infos[run], self.commits.get(run),
+                                                f"gitexp: {run} {what}", output=output)
+        self.last_commit[run] = time.monotonic()
+
+    # -- where the code runs ------------------------------------------------------------
+    def _code_dir(self) -> Path:
+        """The workspace while it still matches S, else a private checkout of S."""
+        if self._checkout is None:
+            tree, _ = workspace_tree(self.git)
+            if tree == self.snapshot.tree:
+                return self.invocation_dir
+            root = materialize(self.git, self.snapshot.commit, self.git.gitexp_dir / "checkouts" / self.snapshot.commit)
+            self._checkout = root
+        rel = self.invocation_dir.relative_to(self.git.root.resolve()) \
+            if self.invocation_dir.is_relative_to(self.git.root.resolve()) else Path()
+        return self._checkout / rel
+
+    def close(self) -> None:
+        self.reaper.close()
+
+
+def _user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "")
+
+
+def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
+           on_queued: Callable[[list[RunRef]], None] | None = None) -> LaunchResult:
+    """Run a sweep to the end (or until interrupted) and return what happened to each run."""
+    sweep = load(path, options)
+    existing = store.list_runs(git, sweep.name)
+    if options.resume:
+        plan, skipped = _resume_plan(git, sweep, existing)
+    else:
+        plan, skipped = [(spec, None) for spec in sweep.runs], []
+    snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
+    if not plan:
+        return LaunchResult(sweep.name, snapshot.commit, [], skipped, False)
+    hooks = _Launch(git, sweep, snapshot, options)
+    try:
+        runs = hooks.queue(plan)
+        if on_queued:
+            on_queued(runs)
+        tasks = [Task(run, dict(hooks.specs[run].resources)) for run in runs]
+        timeout = sweep.options.get("timeout")
+        scheduler = Scheduler(options.slots or CpuSlots(options.jobs), hooks,
+                              timeout=float(timeout) if timeout else None)
+        finished = scheduler.run(tasks)
+    finally:
+        hooks.close()
+    outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
+    return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished)

@@ -1,0 +1,121 @@
+"""Verbs that change what is kept: `rm`, `gc`, `branch`, `apply`.
+
+`rm` deletes run refs with old-value checks; `gc` removes run folders nobody refers to and
+lets git prune the objects they left unreachable; `branch` and `apply` bring a run's code
+back to the user, and `apply` refuses to overwrite uncommitted work.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from gitexp import store
+from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
+from gitexp.git import ZERO_SHA, Git
+from gitexp.refs import RunRef, check_name
+
+
+def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
+    """RUN arguments -> refs; a bare sweep name selects all of its runs."""
+    if not texts:
+        raise GitexpError("name at least one run or sweep", hint="see `gitexp ls`")
+    runs = store.list_runs(git)
+    sweeps = {run.sweep for run in runs}
+    chosen: dict[RunRef, str] = {}
+    for text in texts:
+        if "/" not in text and text in sweeps and not any(r.name == text for r in runs):
+            chosen.update({r: c for r, c in runs.items() if r.sweep == text})
+        else:
+            ref, commit = store.resolve(git, text, runs)
+            chosen[ref] = commit
+    return sorted(chosen.items())
+
+
+def rm(git: Git, targets: list[tuple[RunRef, str]]) -> list[RunRef]:
+    removed = []
+    for run, commit in targets:
+        store.delete_ref(git, run, commit)
+        removed.append(run)
+    return removed
+
+
+@dataclass
+class GcResult:
+    folders_removed: list[str]
+    bytes_freed: int
+
+
+def gc(git: Git, prune: bool = True) -> GcResult:
+    """Delete run folders (logs, artifacts) of runs that no longer have a ref, then prune objects."""
+    live = {run.id for run in store.list_runs(git)}
+    root = git.gitexp_dir / "runs"
+    removed, freed = [], 0
+    if root.exists():
+        for sweep_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            for run_dir in sorted(p for p in sweep_dir.iterdir() if p.is_dir()):
+                run_id = f"{sweep_dir.name}/{run_dir.name}"
+                if run_id in live:
+                    continue
+                freed += sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file() and not f.is_symlink())
+                shutil.rmtree(run_dir, ignore_errors=True)
+                removed.append(run_id)
+            if not any(sweep_dir.iterdir()):
+                sweep_dir.rmdir()
+    checkouts = git.gitexp_dir / "checkouts"
+    if checkouts.exists():
+        needed = {_snapshot_of(git, commit) for commit in store.list_runs(git).values()}
+        for folder in checkouts.iterdir():
+            if folder.name not in needed:
+                shutil.rmtree(folder, ignore_errors=True)
+    if prune:
+        git.run("prune", "--expire=now")
+    return GcResult(removed, freed)
+
+
+def _snapshot_of(git: Git, commit: str) -> str:
+    return git.run("rev-parse", f"{commit}^1").strip()
+
+
+def branch(git: Git, text: str, name: str) -> tuple[RunRef, str]:
+    """A normal branch at the run's code snapshot (never moves an existing branch)."""
+    run, commit = store.resolve(git, text)
+    check_name(name.replace("/", "_"), "branch")
+    snapshot = _snapshot_of(git, commit)
+    if not git.ok("check-ref-format", f"refs/heads/{name}"):
+        raise GitexpError(f"{name!r} is not a valid branch name")
+    if git.rev_parse(f"refs/heads/{name}"):
+        raise GitexpError(f"branch {name!r} already exists", hint="choose another name")
+    try:
+        git.run("update-ref", f"refs/heads/{name}", snapshot, ZERO_SHA)
+    except GitexpError as error:
+        raise RefConflictError(f"could not create branch {name!r}: {error}") from None
+    return run, snapshot
+
+
+def apply(git: Git, text: str) -> tuple[RunRef, list[str]]:
+    """Make the working tree match the run's code; the index and HEAD stay as they are.
+
+    Refused when any tracked file has uncommitted changes, or when an untracked file would
+    be overwritten by different content: the user's work is never lost.
+    """
+    run, commit = store.resolve(git, text)
+    snapshot = _snapshot_of(git, commit)
+    dirty = [line[3:] for line in git.run("status", "--porcelain", "--untracked-files=no").splitlines()]
+    if dirty:
+        raise WorkspaceError(
+            f"refusing to apply {run}: uncommitted changes in {', '.join(dirty[:5])}"
+            + (" ..." if len(dirty) > 5 else ""), hint="commit or stash them first")
+    untracked = [p for p in git.run("ls-files", "-z", "--others", "--exclude-standard").split("\0") if p]
+    clashes = []
+    for path in untracked:
+        theirs = git.show_file(snapshot, path)
+        if theirs is not None and (git.root / path).read_bytes() != theirs:
+            clashes.append(path)
+    if clashes:
+        raise WorkspaceError(f"refusing to apply {run}: it would overwrite untracked {', '.join(clashes[:5])}",
+                             hint="move those files away first")
+    changed = [line.split("\t", 1)[1] for line in
+               git.run("diff", "--name-status", "--no-renames", snapshot).splitlines() if "\t" in line]
+    git.run("restore", f"--source={snapshot}", "--worktree", "--", ".")
+    return run, changed

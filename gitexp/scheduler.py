@@ -1,0 +1,166 @@
+"""The local scheduler: keep every slot busy until the queue is empty; stop cleanly on Ctrl-C.
+
+It knows nothing about git or records: the caller passes a `JobHooks` object that starts a
+job on a placement and records what happened. Where jobs may go is decided by a `Slots`
+policy (CPU slots here; GPU packing in `gpus.py`), so the same loop serves both.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gitexp.executor import Process
+
+POLL_SECONDS = 0.05
+GRACE_SECONDS = 10.0  # after the first Ctrl-C: SIGINT, then SIGTERM, then SIGKILL
+
+
+@dataclass(frozen=True)
+class Placement:
+    slot: str  # a label for humans: "cpu0", "gpu1", "gpu0,1"
+    gpus: tuple[int, ...] = ()
+    reason: str = ""
+    estimate_mib: float | None = None
+
+
+@dataclass
+class Task:
+    """One run waiting for, or holding, a slot."""
+
+    key: Any  # the caller's handle (a RunRef)
+    resources: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0
+
+
+class Slots(Protocol):
+    def acquire(self, task: Task) -> Placement | None: ...
+
+    def release(self, task: Task, placement: Placement, exit_code: int | None) -> None: ...
+
+    def observe(self, running: dict[int, tuple[Task, Placement]]) -> None: ...
+
+
+class CpuSlots:
+    """N interchangeable slots (`--jobs N`)."""
+
+    def __init__(self, jobs: int = 1):
+        self.free = [f"cpu{i}" for i in range(max(1, jobs))]
+
+    def acquire(self, task: Task) -> Placement | None:
+        return Placement(self.free.pop(0), reason="cpu slot") if self.free else None
+
+    def release(self, task: Task, placement: Placement, exit_code: int | None) -> None:
+        self.free.append(placement.slot)
+        self.free.sort(key=lambda label: int(label[3:]))
+
+    def observe(self, running: dict[int, tuple[Task, Placement]]) -> None:
+        pass
+
+
+class JobHooks(Protocol):
+    def start(self, task: Task, placement: Placement) -> Process: ...
+
+    def finish(self, task: Task, placement: Placement, process: Process, exit_code: int | None,
+               cancelled: bool) -> Task | None:
+        """Record the outcome; return a task to queue again (a retry) or None."""
+
+    def cancel_queued(self, task: Task) -> None: ...
+
+    def tick(self, running: list[tuple[Task, Placement, Process]]) -> None:
+        """Called every loop turn: live progress, heartbeats."""
+
+
+class Scheduler:
+    def __init__(self, slots: Slots, hooks: JobHooks, timeout: float | None = None):
+        self.slots = slots
+        self.hooks = hooks
+        self.timeout = timeout
+        self.interrupts = 0
+        self._cancel_started: float | None = None
+        self._escalated = 0
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.interrupts += 1
+
+    def run(self, tasks: list[Task]) -> bool:
+        """Run every task; False when the user interrupted."""
+        queue = list(tasks)
+        running: dict[int, tuple[Task, Placement, Process]] = {}
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            while queue or running:
+                if self.interrupts:
+                    for task in queue:
+                        self.hooks.cancel_queued(task)
+                    queue.clear()
+                    self._escalate(running)
+                else:
+                    self._fill(queue, running)
+                self._reap(queue, running)
+                self.slots.observe({pid: (t, p) for pid, (t, p, _) in running.items()})
+                self.hooks.tick(list(running.values()))
+                if queue or running:
+                    time.sleep(POLL_SECONDS)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.interrupts == 0
+
+    def _fill(self, queue: list[Task], running: dict) -> None:
+        index = 0
+        while index < len(queue):
+            task = queue[index]
+            placement = self.slots.acquire(task)
+            if placement is None:
+                if task.resources.get("slot") is not None:
+                    index += 1  # pinned elsewhere: let later tasks try their slots
+                    continue
+                break  # keep the order: wait for room
+            queue.pop(index)
+            process = self.hooks.start(task, placement)
+            running[process.pid] = (task, placement, process)
+
+    def _reap(self, queue: list[Task], running: dict) -> None:
+        for pid in list(running):
+            task, placement, process = running[pid]
+            code = process.poll()
+            if code is None and self.timeout and not process.timed_out \
+                    and time.time() - process.started > self.timeout:
+                process.timed_out = True
+                process.signal(signal.SIGTERM)
+                continue
+            if code is None:
+                continue
+            del running[pid]
+            self.slots.release(task, placement, code)
+            retry = self.hooks.finish(task, placement, process, code, cancelled=bool(self.interrupts))
+            if retry is not None and not self.interrupts:
+                queue.insert(0, retry)
+
+    def _escalate(self, running: dict) -> None:
+        """First Ctrl-C: SIGINT to every job, SIGTERM after a grace period, then SIGKILL.
+        A second Ctrl-C: SIGKILL at once."""
+        now = time.monotonic()
+        if self._cancel_started is None:
+            self._cancel_started = now
+            self._send(running, signal.SIGINT)
+        elapsed = now - self._cancel_started
+        if self.interrupts >= 2 or elapsed > GRACE_SECONDS * 1.5:
+            if self._escalated < 2:
+                self._escalated = 2
+                self._send(running, signal.SIGKILL)
+        elif elapsed > GRACE_SECONDS and self._escalated < 1:
+            self._escalated = 1
+            self._send(running, signal.SIGTERM)
+
+    @staticmethod
+    def _send(running: dict, sig: int) -> None:
+        for _, _, process in running.values():
+            process.signal(sig)
