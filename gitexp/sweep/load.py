@@ -1,0 +1,212 @@
+"""The two entry points: `load_sweep` (raises on the first error) and `check_sweep_text`
+(returns every diagnostic, for the editor). Both run the same pipeline:
+
+    YAML (with positions) -> grammar plan -> --set / --sweep -> size check
+      -> cross product or sample -> per-run build -> --only / --exclude -> names
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from gitexp.errors import SweepError
+from gitexp.refs import sanitize
+from gitexp.sweep import hydra, mlrunner, runx
+from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
+from gitexp.sweep.model import RunSpec, Sweep
+from gitexp.sweep.plan import Axis, Draft, Plan, combinations, name_runs
+from gitexp.sweep.scripts import script_arguments, unknown_flags
+from gitexp.sweep.yamlfile import Doc, compose
+
+HARD_LIMIT = 1_000_000
+
+
+def load_sweep(path, *, name=None, sets=(), sweep_overrides=(), sample=None, seed=0, only=(), exclude=(),
+               max_runs=10_000, allow_large=False, title=None) -> Sweep:
+    """Expand a sweep file into runs; raises SweepError ('file:line:col: message') on any error."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot read sweep file: {exc.strerror or exc}") from None
+    text = data.decode("utf-8", errors="replace")
+    diags = Diagnostics()
+    sweep = _analyze(text, str(path), path, diags, strict=True, sets=sets, sweep_overrides=sweep_overrides,
+                     sample=sample, seed=seed, only=only, exclude=exclude, max_runs=max_runs,
+                     allow_large=allow_large, title=title)
+    diags.raise_first()
+    return Sweep(name or sanitize(path.stem), path, hashlib.sha256(data).hexdigest(), sweep[0], sweep[1],
+                 tuple(d for d in diags.items if d.severity != "error"))
+
+
+def check_sweep_text(text: str, path: str) -> list:
+    """Every problem in `text` (the editor's unsaved buffer for `path`); never raises."""
+    diags = Diagnostics()
+    _analyze(text, path, Path(path), diags, strict=False)
+    return diags.items
+
+
+def _analyze(text, file, path, diags, *, strict, sets=(), sweep_overrides=(), sample=None, seed=0,
+             only=(), exclude=(), max_runs=10_000, allow_large=False, title=None):
+    try:
+        plan = _plan(text, file, path, diags, title)
+        _apply_sets(plan, sets, diags)
+        _apply_sweeps(plan, sweep_overrides, diags)
+        if not _size_ok(plan, diags, strict, sample, max_runs, allow_large, file):
+            return (), plan.options
+        drafts = [d for d in (plan.builder.build(block, combo, diags)
+                              for block, combo in combinations(plan, diags, sample, seed)) if d is not None]
+        drafts = _filter(drafts, only, exclude, diags)
+        _after(plan, drafts, path, diags, strict, file)
+        names = name_runs(drafts)
+        runs = tuple(RunSpec(n, d.params, d.commands, d.resources) for n, d in zip(names, drafts))
+        return runs, plan.options
+    except Fatal:
+        return (), {}
+    except RecursionError:
+        diags.error(Span(file, 1, 1, 1, 1), "sweep file is nested too deeply")
+        return (), {}
+
+
+def _plan(text, file, path, diags, title) -> Plan:
+    doc = Doc(file, diags)
+    roots = [doc.wrap(node) for node in compose(text, file, diags)]
+    if not roots:
+        raise diags.fatal(Span(file, 1, 1, 1, 1), "empty sweep file")
+    if mlrunner.looks_like([r.value for r in roots]):
+        return mlrunner.parse(doc, roots, diags, title)
+    root = roots[0]
+    if not (root.is_map and runx.looks_like(root.value)):
+        raise diags.fatal(root.span.at(0), "not a sweep file: expected CMD with HPARAMS (runx) or OVERRIDES "
+                                           "(Hydra-style), or a 'template' document (mlrunner)")
+    return runx.parse(doc, root, path, diags)
+
+
+def _parse_assignment(text: str, where: str, diags: Diagnostics):
+    span = text_span(where, text)
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        diags.error(span, f"expected KEY=VALUE, got '{text}'")
+        return None
+    try:
+        doc = Doc(where, diags)
+        nodes = compose(raw, where, diags) if raw.strip() else []
+        value = doc.wrap(nodes[0]).value if nodes else ""
+    except Fatal:
+        return None
+    return key.strip(), raw, value, span
+
+
+def _apply_sets(plan: Plan, sets, diags: Diagnostics) -> None:
+    """`--set k=v` pins a value, `--set 'k=[a,b]'` sweeps a list: replacing or adding the axis."""
+    for text in sets:
+        parsed = _parse_assignment(text, "--set", diags)
+        if parsed is None:
+            continue
+        key, raw, value, span = parsed
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            diags.error(span, f"{key}: empty list of values: the sweep would have no runs")
+            continue
+        _put(plan, Axis(key, values, span, plan.default_style))
+
+
+def _apply_sweeps(plan: Plan, overrides, diags: Diagnostics) -> None:
+    style = "param" if plan.kind == "mlrunner" else "hydra"
+    for text in overrides:
+        axis = hydra.override_axis(text, text_span("--sweep", text), plan.options.get("groups", {}), diags, style)
+        if axis is not None:
+            _put(plan, axis)
+
+
+def _put(plan: Plan, axis: Axis) -> None:
+    for block in plan.blocks:
+        for i, old in enumerate(block.axes):
+            if old.key == axis.key:
+                block.axes[i] = Axis(axis.key, axis.values, axis.span, old.style if axis.style != "hydra"
+                                     else axis.style, axis.dist, axis.prefix)
+                break
+        else:
+            block.axes.append(Axis(axis.key, axis.values, axis.span, axis.style, axis.dist, axis.prefix))
+
+
+def _size_ok(plan, diags, strict, sample, max_runs, allow_large, file) -> bool:
+    size = plan.size if sample is None else min(sample, plan.size) if all(
+        a.dist is None for b in plan.blocks for a in b.axes) else sample
+    start = Span(file, 1, 1, 1, 1)
+    if size > HARD_LIMIT:
+        diags.error(start, f"the sweep expands to {size} runs, more than gitexp's limit of {HARD_LIMIT}")
+        return False
+    if size > max_runs and not allow_large:
+        message = f"the sweep expands to {size} runs, more than {max_runs}; pass --yes to launch them all"
+        if strict:
+            diags.error(start, message)
+        else:
+            diags.warning(start, message)
+        return False
+    return True
+
+
+def _filter(drafts: list[Draft], only, exclude, diags: Diagnostics) -> list[Draft]:
+    """--only: every filtered key must match one of its values; --exclude: any match drops a run."""
+    def parse(texts, where):
+        out = []
+        for text in texts:
+            parsed = _parse_assignment(text, where, diags)
+            if parsed is None:
+                continue
+            key, raw, value, span = parsed
+            if drafts and not any(key in d.params for d in drafts):
+                known = ", ".join(dict.fromkeys(k for d in drafts for k in d.params))
+                diags.error(span, f"no param named '{key}' (params: {known})")
+                continue
+            out.append((key, raw.strip(), value))
+        return out
+
+    def hit(draft, key, raw, value):
+        return key in draft.params and (draft.params[key] == value or str(draft.params[key]) == raw)
+
+    keep, drop = parse(only, "--only"), parse(exclude, "--exclude")
+    keys = {k for k, _, _ in keep}
+    return [d for d in drafts
+            if all(any(hit(d, *f) for f in keep if f[0] == k) for k in keys)
+            and not any(hit(d, *f) for f in drop)]
+
+
+def _after(plan: Plan, drafts: list[Draft], path: Path | None, diags: Diagnostics, strict: bool, file) -> None:
+    if not drafts and not diags.errors:
+        message = "the sweep selects no runs (all skipped, filtered out or deduplicated)"
+        (diags.error if strict else diags.warning)(Span(file, 1, 1, 1, 1), message)
+    if plan.kind == "mlrunner":
+        orphans = plan.builder.orphans()
+        for block in plan.blocks:
+            for axis in block.axes:
+                if axis.key in orphans:
+                    diags.warning(axis.span, f"orphan param '{axis.key}': no template uses it "
+                                             f"(it only changes the run name)")
+        for name, template in plan.builder.templates.items():
+            _check_script(template, [t[1:-1] for t in mlrunner._REPLACEMENT.findall(template)],
+                          plan.builder.spans[name], path, diags)
+        return
+    command = getattr(plan.builder, "cmd", "")
+    flagged = {}
+    for block in plan.blocks:
+        for axis in block.axes:
+            if axis.style == "flag" and axis.key not in runx.RESERVED:
+                flagged.setdefault(axis.key, axis.span)
+    _check_script(command, list(flagged), flagged, path, diags)
+
+
+def _check_script(command: str, keys: list, spans, path: Path | None, diags: Diagnostics) -> None:
+    script = runx.script_of(command.strip())
+    if not script or not keys:
+        return
+    candidates = [Path(script)] if Path(script).is_absolute() else [
+        (path.parent if path else Path(".")) / script, Path.cwd() / script]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        return
+    for key in unknown_flags(keys, script_arguments(found)):
+        span = spans[key] if isinstance(spans, dict) else spans
+        diags.warning(span, f"'{key}': {script} defines no --{key} argument (read from its argparse calls)")

@@ -1,0 +1,87 @@
+"""The values a sweep file turns into: what the scheduler, the CLI and the language server consume.
+
+Everything here is frozen and grammar-agnostic: runx, mlrunner and Hydra-style files all end
+up as one `Sweep` holding `RunSpec`s, so nothing downstream needs to know which tool the user
+came from.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+# Placeholders a command template may still hold; `RunSpec.render` fills them per run.
+LOGDIR = "LOGDIR"  # runx: replaced verbatim (runx does no quoting either)
+RESERVED = ("{_output}", "{_name}", "{_time}")  # mlrunner: replaced shell-quoted, as mlrunner does
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a sweep file; 1-based positions, exactly as printed."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    severity: str  # "error" | "warning" | "info"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: its name, resolved params, and command templates."""
+
+    name: str
+    params: dict
+    commands: tuple[str, ...]
+    resources: dict = field(default_factory=dict)
+
+    def render(self, logdir: str, name: str | None = None, time: str | None = None) -> tuple[str, ...]:
+        """Commands with LOGDIR/{_output} -> `logdir`, {_name} -> name, {_time} -> a timestamp."""
+        stamp = time or datetime.now().strftime("%Y%m%d.%H%M%S")
+        fills = {"{_output}": logdir, "{_name}": name or self.name, "{_time}": stamp}
+        out = []
+        for command in self.commands:
+            for placeholder, value in fills.items():
+                command = command.replace(placeholder, shlex.quote(value))
+            out.append(command.replace(LOGDIR, logdir))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    path: Path | None
+    content_hash: str
+    runs: tuple[RunSpec, ...]
+    options: dict
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArgInfo:
+    """One option an argparse script declares (read statically, never by running it)."""
+
+    flag: str
+    help: str | None
+    type: str | None
+    default: object
+
+
+@dataclass(frozen=True)
+class OutlineItem:
+    """A key of a sweep file with its range: feeds hover and document symbols in the editor."""
+
+    name: str
+    kind: str  # "section" | "param" | "command" | "override"
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    values: tuple = ()

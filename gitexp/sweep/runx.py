@@ -1,0 +1,291 @@
+"""runx sweep files (CMD + HPARAMS), optionally with Hydra OVERRIDES, expanded as runx does.
+
+Facts taken from NVIDIA/runx (runx/runx.py, runx/utils.py) and kept bit for bit:
+- HPARAMS is a dict, or a list of dicts that each start from a copy of the first one
+  (`first.copy().update(item)`: the first dict's key order, new keys appended);
+- the cross product varies the first key slowest (itertools.product);
+- each value renders as `--k v ` with `str(v)`: `true` -> `--k`, `false` and the *string*
+  'None' -> nothing, YAML null -> `--k None`; the command is `CMD + ' ' + args` (runx's
+  trailing space is dropped; runx -i also prefixes `cd LOGDIR/code; PYTHONPATH=...`, which
+  gitexp does not need since it never copies code);
+- `RUNX.TAG` names the run after `{key}` substitution and is never passed to the script;
+  runx keeps the last tag in a global for later runs without one - we do not;
+- a truthy `RUNX.SKIP` drops the run; `SUBMIT_JOB.NODES` / `SUBMIT_JOB.PARTITION` are
+  resources, not script arguments; `LOGDIR` inside a value becomes the run's folder.
+Top-level keys are matched case-insensitively (the runx article writes `cmd:`/`hparams:`).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from gitexp.sweep import hydra
+from gitexp.sweep.diagnostics import Diagnostics, did_you_mean
+from gitexp.sweep.plan import Axis, Block, Draft, Plan
+from gitexp.sweep.yamlfile import Doc, Y, compose
+
+RUNX_KEYS = ("CMD", "HPARAMS", "PYTHONPATH", "RESOURCES", "LOGROOT", "FARM", "SUBMIT_CMD",
+             "CODE_IGNORE_PATTERNS")
+GITEXP_KEYS = ("OVERRIDES", "GROUPS", "METRICS", "RETRIES", "TIMEOUT")
+TOP_KEYS = RUNX_KEYS + GITEXP_KEYS
+TAG, SKIP, NODES, PARTITION = "RUNX.TAG", "RUNX.SKIP", "SUBMIT_JOB.NODES", "SUBMIT_JOB.PARTITION"
+RESERVED = (TAG, SKIP, NODES, PARTITION)
+GPU_KEYS = ("gpu", "gpus", "ngpu", "num_gpus")
+NOT_USED = {
+    "FARM": "gitexp schedules runs itself; FARM is recorded but not used",
+    "SUBMIT_CMD": "gitexp schedules runs itself; SUBMIT_CMD is recorded but not used",
+    "CODE_IGNORE_PATTERNS": "ignored: gitexp never copies code (the git snapshot already holds it)",
+}
+
+
+def looks_like(top: dict) -> bool:
+    return any(str(k).upper() in ("CMD", "HPARAMS", "OVERRIDES") for k in top)
+
+
+def render_flags(hparams: dict) -> str:
+    """runx's expand_hparams: `--k v ` per value, bools as switches, the string 'None' dropped."""
+    out = ""
+    for field, val in hparams.items():
+        if type(val) is bool:
+            if val is True:
+                out += f"--{field} "
+        elif val != "None":
+            out += f"--{field} {val} "
+    return out
+
+
+class RunxBuilder:
+    def __init__(self, cmd: str, resources: dict):
+        self.cmd = cmd
+        self.resources = resources
+
+    def build(self, block: Block, combo: dict, diags: Diagnostics) -> Draft | None:
+        hparams = dict(combo)
+        if hparams.get(SKIP):
+            return None
+        tag = None
+        if TAG in hparams:
+            tag = str(hparams[TAG])
+            for key, value in hparams.items():
+                tag = tag.replace("{" + str(key) + "}", str(value))
+        resources = dict(self.resources)
+        if NODES in hparams:
+            resources["nodes"] = hparams[NODES]
+        if PARTITION in hparams:
+            resources["partition"] = hparams[PARTITION]
+        styles = {a.key: a for a in block.axes}
+        flags, args, params = {}, "", {}
+        for key, value in hparams.items():
+            if key in RESERVED:
+                continue
+            params[key] = value
+            axis = styles.get(key)
+            if axis is not None and axis.style == "hydra":
+                args += render_flags(flags) + hydra.render_arg(axis.prefix, key, value) + " "
+                flags = {}
+            else:
+                flags[key] = value
+        args += render_flags(flags)
+        return Draft(params, ((self.cmd + " " + args).rstrip(),), resources, tag, block)
+
+
+def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
+    top: dict[str, tuple[Y, Y]] = {}
+    for key, value in doc.items(root):
+        name = str(key.value).upper()
+        if name not in TOP_KEYS:
+            diags.error(key.span, f"unknown top-level key '{key.value}'{did_you_mean(str(key.value), TOP_KEYS)}")
+            continue
+        top[name] = (key, value)
+    options = {"format": "runx"}
+    resources = _dotrunx(path, options, diags)
+    _settings(top, options, resources, diags)
+    cmd = _cmd(top, root, diags)
+    groups = _groups(doc, top, diags)
+    if groups:
+        options["groups"] = groups
+    blocks = _hparams(doc, top, diags)
+    if "OVERRIDES" in top:
+        key, value = top["OVERRIDES"]
+        axes = [o for o in _overrides(doc, value, groups, diags)]
+        if not blocks:
+            options["format"] = "hydra"
+            blocks = [Block([], value.span)]
+        for block in blocks:
+            block.axes = [a for a in block.axes if a.key not in {o.key for o in axes}] + list(axes)
+    elif "HPARAMS" not in top:
+        diags.error(root.span.at(0), "missing HPARAMS (runx) or OVERRIDES (Hydra-style sweep)")
+    default_style = "hydra" if options["format"] == "hydra" else "flag"
+    return Plan(options["format"], blocks, RunxBuilder(cmd, resources), options, default_style)
+
+
+def _cmd(top, root: Y, diags: Diagnostics) -> str:
+    if "CMD" not in top:
+        diags.error(root.span.at(0), "missing CMD: the command each run executes")
+        return ""
+    key, value = top["CMD"]
+    if not isinstance(value.value, str) or not value.value.strip():
+        diags.error(value.span, "CMD: expected a command string")
+        return ""
+    return value.value
+
+
+def _hparams(doc: Doc, top, diags: Diagnostics) -> list[Block]:
+    if "HPARAMS" not in top:
+        return []
+    key, value = top["HPARAMS"]
+    if value.value is None or value.value == {}:
+        return [Block([], value.span)]
+    if value.is_map:
+        return [Block(_axes(doc, value, diags), value.span)]
+    if not value.is_seq or not value.value:
+        diags.error(value.span, "HPARAMS: expected a mapping of params, or a non-empty list of mappings")
+        return []
+    blocks, first = [], None
+    for item in doc.seq(value):
+        if not item.is_map:
+            diags.error(item.span, "HPARAMS: each list item must be a mapping of params")
+            continue
+        axes = {a.key: a for a in _axes(doc, item, diags)}
+        if first is None:
+            first = dict(axes)
+        merged = dict(first)
+        merged.update(axes)  # runx: first.copy().update(item) - first's order, new keys last
+        blocks.append(Block(list(merged.values()), item.span))
+    return blocks
+
+
+def _axes(doc: Doc, mapping: Y, diags: Diagnostics) -> list[Axis]:
+    axes = []
+    for key, value in doc.items(mapping):
+        if isinstance(key.value, (dict, list)):
+            diags.error(key.span, "param names must be scalars")
+            continue
+        name = str(key.value)
+        values = value.value if isinstance(value.value, list) else [value.value]
+        if not values:
+            diags.error(value.span, f"{name}: empty list of values: the sweep would have no runs")
+            continue
+        axes.append(Axis(name, list(values), key.span))
+    return axes
+
+
+def _groups(doc: Doc, top, diags: Diagnostics) -> dict:
+    if "GROUPS" not in top:
+        return {}
+    key, value = top["GROUPS"]
+    groups = {}
+    if not value.is_map:
+        diags.error(value.span, "GROUPS: expected a mapping of config group -> list of options")
+        return groups
+    for k, v in doc.items(value):
+        if not (isinstance(v.value, list) and all(isinstance(x, str) for x in v.value)):
+            diags.error(v.span, f"GROUPS.{k.value}: expected a list of option names")
+            continue
+        groups[str(k.value)] = v.value
+    return groups
+
+
+def _overrides(doc: Doc, value: Y, groups: dict, diags: Diagnostics) -> list[Axis]:
+    items = [value] if isinstance(value.value, str) else doc.seq(value) if value.is_seq else None
+    if items is None:
+        diags.error(value.span, "OVERRIDES: expected a list of Hydra override strings")
+        return []
+    axes = []
+    for item in items:
+        if not isinstance(item.value, str):
+            diags.error(item.span, "OVERRIDES: each item must be a string such as 'lr=0.1,0.01'")
+            continue
+        start = item.span.at(1 if item.quoted else 0)
+        axis = hydra.override_axis(item.value, start, groups, diags)
+        if axis is not None:
+            axes.append(axis)
+    return axes
+
+
+def _settings(top, options: dict, resources: dict, diags: Diagnostics) -> None:
+    for name in ("PYTHONPATH", "LOGROOT", "FARM", "SUBMIT_CMD", "CODE_IGNORE_PATTERNS",
+                 "METRICS", "RETRIES", "TIMEOUT"):
+        if name not in top:
+            continue
+        key, value = top[name]
+        if name in NOT_USED:
+            diags.info(key.span, f"{name}: {NOT_USED[name]}")
+        if name == "RETRIES" and (type(value.value) is not int or value.value < 0):
+            diags.error(value.span, "RETRIES: expected a non-negative integer")
+            continue
+        if name == "TIMEOUT" and (isinstance(value.value, bool) or not isinstance(value.value, (int, float))
+                                  or value.value <= 0):
+            diags.error(value.span, "TIMEOUT: expected a positive number of seconds")
+            continue
+        if name == "METRICS" and not _metrics_ok(value.value):
+            diags.error(value.span, "METRICS: expected a list of regexes or a mapping name -> regex")
+            continue
+        options[name.lower()] = value.value
+    if "RESOURCES" in top:
+        key, value = top["RESOURCES"]
+        if not value.is_map:
+            diags.error(value.span, "RESOURCES: expected a mapping such as {gpu: 1}")
+        else:
+            resources.update(_resources(value.value))
+
+
+def _metrics_ok(value) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _resources(raw: dict) -> dict:
+    out = {}
+    for key, value in raw.items():
+        name = str(key).lower()
+        out["gpus" if name in GPU_KEYS else name] = value
+    return out
+
+
+def _dotrunx(path: Path | None, options: dict, diags: Diagnostics) -> dict:
+    """Read `.runx` beside the sweep file: runx's global config, a farm section dereferenced."""
+    if path is None or not (path.parent / ".runx").is_file():
+        return {}
+    file = path.parent / ".runx"
+    doc = Doc(str(file), diags)
+    nodes = compose(file.read_text(encoding="utf-8", errors="replace"), str(file), diags)
+    if not nodes:
+        return {}
+    root = doc.wrap(nodes[0])
+    if not root.is_map:
+        diags.error(root.span, ".runx: expected a mapping")
+        return {}
+    config = {str(k.value): (k, v) for k, v in doc.items(root)}
+    farm = config.get("FARM")
+    if farm and isinstance(farm[1].value, str) and farm[1].value in config:
+        section = config[farm[1].value][1]
+        if section.is_map:
+            config.update({str(k.value): (k, v) for k, v in doc.items(section)})
+    resources = {}
+    for name, (key, value) in config.items():
+        if name in ("LOGROOT", "PYTHONPATH"):
+            options[name.lower()] = value.value
+        elif name == "RESOURCES" and isinstance(value.value, dict):
+            resources = _resources(value.value)
+        elif name in NOT_USED:
+            options[name.lower()] = value.value
+            diags.info(key.span, f"{name}: {NOT_USED[name]}")
+    return resources
+
+
+def script_of(cmd: str) -> str | None:
+    """The python script CMD runs (`python train.py ...` -> 'train.py'), if any."""
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None
+    for word in words:
+        if word.endswith(".py"):
+            return word
+        if "=" in word or Path(word).name.startswith("python") or word in ("-u", "-O", "-B"):
+            continue
+        return None
+    return None

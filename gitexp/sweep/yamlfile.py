@@ -1,0 +1,112 @@
+"""YAML -> values that remember where they were written.
+
+PyYAML's compose API gives every node a start/end mark; we keep the node next to the value
+built from it so any later check can point at the exact key or value. The same pass defends
+against hostile input: a size cap on the text and a cap on nodes visited with aliases expanded
+(a "billion laughs" file references one anchor exponentially often).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from gitexp.sweep.diagnostics import Diagnostics, Span, node_span
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+
+
+@dataclass
+class Y:
+    """A YAML node plus the plain Python value it stands for."""
+
+    node: yaml.Node
+    span: Span
+    value: object
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.node, yaml.MappingNode)
+
+    @property
+    def is_seq(self) -> bool:
+        return isinstance(self.node, yaml.SequenceNode)
+
+    @property
+    def quoted(self) -> bool:
+        return isinstance(self.node, yaml.ScalarNode) and self.node.style in ("'", '"')
+
+
+class Doc:
+    """Builds `Y`s for one file; shares the constructor so anchors resolve once."""
+
+    def __init__(self, file: str, diags: Diagnostics):
+        self.file = file
+        self.diags = diags
+        self._constructor = SafeConstructor()
+
+    def wrap(self, node: yaml.Node) -> Y:
+        try:
+            value = self._constructor.construct_object(node, deep=True)
+        except (ConstructorError, ValueError, TypeError) as exc:
+            message = getattr(exc, "problem", None) or str(exc)
+            raise self.diags.fatal(node_span(self.file, node), f"invalid YAML value: {message}") from None
+        return Y(node, node_span(self.file, node), value)
+
+    def items(self, y: Y) -> list[tuple[Y, Y]]:
+        """Key/value pairs of a mapping, warning on duplicate keys (YAML keeps the last one)."""
+        self._constructor.flatten_mapping(y.node)
+        pairs, seen = [], set()
+        for key_node, value_node in y.node.value:
+            key = self.wrap(key_node)
+            try:
+                duplicate = key.value in seen
+                seen.add(key.value)
+            except TypeError:  # unhashable key: the constructor already refused it
+                duplicate = False
+            if duplicate:
+                self.diags.warning(key.span, f"duplicate key '{key.value}': the later value wins")
+            pairs.append((key, self.wrap(value_node)))
+        return pairs
+
+    def seq(self, y: Y) -> list[Y]:
+        return [self.wrap(n) for n in y.node.value]
+
+
+def compose(text: str, file: str, diags: Diagnostics) -> list[yaml.Node]:
+    """All documents of `text` as nodes; YAML errors become diagnostics at their mark."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise diags.fatal(Span(file, 1, 1, 1, 1), f"sweep file is larger than {MAX_BYTES // 1024} KiB")
+    try:
+        nodes = [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        raise diags.fatal(Span(file, line, col, line, col + 1), f"YAML syntax error: {problem}{context}") from None
+    except yaml.YAMLError as exc:
+        raise diags.fatal(Span(file, 1, 1, 1, 1), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise diags.fatal(Span(file, 1, 1, 1, 1), "YAML is nested too deeply") from None
+    for node in nodes:
+        _check_size(node, file, diags)
+    return nodes
+
+
+def _check_size(root: yaml.Node, file: str, diags: Diagnostics) -> None:
+    stack, count = [root], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise diags.fatal(node_span(file, root),
+                              f"YAML expands to more than {MAX_NODES} values (alias bomb?)")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
