@@ -1,0 +1,110 @@
+"""Run listings served from the index: `gitexp ls`, `gitexp ls SWEEP`, the sidebar's runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gitexp.errors import QueryError, RunNotFoundError
+from gitexp.git import Git
+from gitexp.index import schema
+from gitexp.index.load import Reconcile
+from gitexp.index.query import QueryResult
+from gitexp.index.render import plain
+from gitexp.index.sync import sync
+
+_TIMES = ("created", "started", "ended")
+
+
+def _sort_column(con: Any, sort: str) -> str:
+    """The `runs` column for a sort key: a fixed column, a metric, a param (metric first)."""
+    if sort.lower() in schema.FIXED:
+        return schema.ident(sort.lower())
+    found = con.execute("""SELECT col FROM _columns WHERE key = $1 OR col = $1
+                           ORDER BY col = $1 DESC, kind = 'metric' DESC LIMIT 1""", [sort]).fetchall()
+    if not found:
+        raise QueryError(f"cannot sort by {sort!r}: no run field, param or metric has that name")
+    return schema.ident(found[0][0])
+
+
+def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, descending: bool = True,
+              filter: str | None = None, offset: int = 0, limit: int | None = None,
+              reconcile: Reconcile | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """(number of matching runs, one page of them) newest first unless `sort` names a field.
+
+    `filter` is a case-insensitive substring of the run id, status or a `param=value`.
+    Params are flattened (`model.depth`); times are ISO-8601 text; sorting is numeric for
+    numeric columns, with runs lacking the value last.
+    """
+    con = sync(git, reconcile)
+    try:
+        where, args = ["TRUE"], []
+        if sweep:
+            args.append(sweep)
+            where.append(f"r.sweep = ${len(args)}")
+        if filter:
+            args.append(filter.lower())
+            where.append(f"contains(c.search, ${len(args)})")
+        condition = " AND ".join(where)
+        source = "runs r JOIN _core c ON c.run = r.run"
+        total = con.execute(f"SELECT count(*) FROM {source} WHERE {condition}", args).fetchall()[0][0]
+        order = _sort_column(con, sort or "created")
+        direction = "DESC" if descending else "ASC"
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = con.execute(f"""SELECT r.run, r.sweep, r.name, r.status, r.created, r.started, r.ended,
+                                      r.duration, r.params::VARCHAR, r.metrics::VARCHAR
+                               FROM {source} WHERE {condition}
+                               ORDER BY r.{order} {direction} NULLS LAST, r.run{page} OFFSET {int(offset)}""",
+                           args).fetchall()
+    finally:
+        con.close()
+    keys = ("run", "sweep", "name", "status", "created", "started", "ended", "duration")
+    runs = []
+    for row in rows:
+        item = {key: plain(value) for key, value in zip(keys, row)}
+        item["params"], item["metrics"] = json.loads(row[8] or "{}"), json.loads(row[9] or "{}")
+        runs.append(item)
+    return total, runs
+
+
+def list_sweeps(git: Git, reconcile: Reconcile | None = None) -> list[dict[str, Any]]:
+    """Every sweep with its number of runs and of running runs, by name."""
+    con = sync(git, reconcile)
+    try:
+        rows = con.execute("""SELECT sweep, count(*), count(*) FILTER (WHERE status = 'running')
+                              FROM _core GROUP BY sweep ORDER BY sweep""").fetchall()
+    finally:
+        con.close()
+    return [{"sweep": sweep, "runs": runs, "running": running} for sweep, runs, running in rows]
+
+
+def sweep_table(git: Git, sweep: str, sort: str | None = None, descending: bool = True,
+                reconcile: Reconcile | None = None) -> QueryResult:
+    """One sweep like runx's `sumx`: the params that differ between its runs, the summary
+    metrics, epochs (the last step logged) and time per epoch; sorted numerically by `sort`
+    (default: run name)."""
+    con = sync(git, reconcile)
+    try:
+        count = con.execute("SELECT count(*) FROM _core WHERE sweep = $1", [sweep]).fetchall()[0][0]
+        if not count:
+            raise RunNotFoundError(f"no sweep {sweep!r}", hint="see `gitexp ls`")
+        # A param differs when two runs hold different values or some run lacks it.
+        columns = con.execute("""
+            SELECT col.kind, col.col FROM _columns col JOIN (
+                SELECT kv.kind, kv.key, count(DISTINCT kv.value) AS values, count(*) AS runs
+                FROM _kv kv JOIN _core c ON c.run = kv.run WHERE c.sweep = $1 GROUP BY kv.kind, kv.key
+            ) used ON used.kind = col.kind AND used.key = col.key
+            WHERE col.kind = 'metric' OR used.values > 1 OR used.runs < $2
+            ORDER BY col.kind DESC, col.rowid""", [sweep, count]).fetchall()
+        picked = "".join(f", r.{schema.ident(col)}" for _, col in columns)
+        epoch_time = "r.duration / nullif(c.epochs, 0)"
+        order = {None: "r.name", "epochs": "c.epochs", "epoch_time": epoch_time}.get(sort)
+        order = order or f"r.{_sort_column(con, str(sort))}"
+        cursor = con.execute(f"""
+            SELECT r.name AS run{picked}, c.epochs, {epoch_time} AS epoch_time
+            FROM runs r JOIN _core c ON c.run = r.run WHERE r.sweep = $1
+            ORDER BY {order} {'DESC' if descending and sort else 'ASC'} NULLS LAST, r.name""", [sweep])
+        rows = cursor.fetchall()
+        return QueryResult([d[0] for d in cursor.description], rows, False, [str(d[1]) for d in cursor.description])
+    finally:
+        con.close()

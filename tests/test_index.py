@@ -1,0 +1,207 @@
+"""The DuckDB index: built from refs alone, incremental, live values, rebuilt when broken,
+and safe with many processes syncing and reading at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import recordgen
+from gitexp import record
+from gitexp.git import open_repo
+from gitexp.index import index_path, list_runs, list_sweeps, run_query, sweep_table, sync
+from gitexp.index.schema import name_columns
+from gitexp.refs import RunRef
+from recordgen import Record
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return recordgen.init_repo(tmp_path / "repo")
+
+
+def rows(git, sql: str) -> list[tuple]:
+    return run_query(git, sql).rows
+
+
+def test_runs_view_has_typed_columns_by_bare_name(repo):
+    recordgen.write(repo, [
+        Record("s", "a", {"lr": 0.1, "batch": 32, "opt": "sgd", "aug": True, "model": {"depth": 4}}, {"acc": 0.9}),
+        Record("s", "b", {"lr": 1, "batch": 64, "opt": 3, "aug": False, "model": {"depth": 8}}, {"acc": "nan"}),
+    ])
+    git = open_repo(repo)
+    result = run_query(git, "select * from runs order by run")
+    types = dict(zip(result.columns, result.types))
+    assert result.columns[:9] == ["run", "sweep", "name", "status", "commit", "created", "started", "ended",
+                                  "duration"]
+    assert result.columns[-2:] == ["params", "metrics"]
+    assert types["lr"] == "DOUBLE" and types["batch"] == "BIGINT" and types["aug"] == "BOOLEAN"
+    assert types["opt"] == "VARCHAR" and types["model.depth"] == "BIGINT" and types["acc"] == "DOUBLE"
+    assert rows(git, 'select run, lr, opt, "model.depth", duration from runs order by run') == [
+        ("s/a", 0.1, "sgd", 4, 60.0), ("s/b", 1.0, "3", 8, 60.0)]
+    nan = rows(git, "select acc from runs where run = 's/b'")[0][0]
+    assert nan != nan  # a recorded "nan" stays a number
+
+
+def test_name_clashes_get_documented_prefixes():
+    named = name_columns([("param", "lr", "DOUBLE"), ("param", "status", "VARCHAR"),
+                          ("metric", "LR", "DOUBLE"), ("metric", "acc", "DOUBLE")])
+    assert [n for _, _, n, _ in named] == ["param.lr", "param.status", "metric.LR", "acc"]
+
+
+def test_series_params_metrics_long_tables(repo):
+    recordgen.write(repo, recordgen.synthetic(3, sweeps=1, epochs=4))
+    git = open_repo(repo)
+    assert rows(git, "select count(*), max(step) from series where run = 'sweep0/run1' and key = 'loss'") == [(4, 4)]
+    assert rows(git, "select value, num, type from params where run = 'sweep0/run2' and key = 'batch'")[0][2] == "bigint"
+    assert rows(git, "select count(*) from metrics") == [(6,)]
+    joined = rows(git, "select r.run, max(s.value) from runs r join series s using (run) "
+                       "where s.key = 'acc' group by r.run order by r.run")
+    assert len(joined) == 3
+
+
+def test_sync_is_incremental_and_follows_moves_and_deletions(repo):
+    recordgen.write(repo, recordgen.synthetic(5, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    before = index_path(git).stat().st_ino
+    sync(git).close()
+    assert index_path(git).stat().st_ino == before  # nothing changed: no new snapshot
+    recordgen.write(repo, [Record("sweep0", "run1", {"lr": 5.0}, {"acc": 1.0})])  # the ref moves
+    recordgen.delete(repo, "sweep0/run2")
+    assert rows(git, "select run, lr, acc from runs where run = 'sweep0/run1'") == [("sweep0/run1", 5.0, 1.0)]
+    assert rows(git, "select count(*) from runs") == [(4,)]
+    assert rows(git, "select count(*) from series where run in ('sweep0/run1', 'sweep0/run2')") == [(0,)]
+
+
+def test_deleted_or_corrupt_index_is_rebuilt(repo):
+    recordgen.write(repo, recordgen.synthetic(4))
+    git = open_repo(repo)
+    sync(git).close()
+    index_path(git).write_bytes(b"not a duckdb file at all" * 100)
+    assert rows(git, "select count(*) from runs") == [(4,)]
+    index_path(git).unlink()
+    assert rows(git, "select count(*) from runs") == [(4,)]
+
+
+def test_index_of_another_version_is_rebuilt(repo):
+    import duckdb
+
+    recordgen.write(repo, recordgen.synthetic(2))
+    git = open_repo(repo)
+    sync(git).close()
+    con = duckdb.connect(str(index_path(git)))
+    con.execute("UPDATE _meta SET value = 'old' WHERE key = 'version'")
+    con.execute("DELETE FROM _core")
+    con.close()
+    assert rows(git, "select count(*) from runs") == [(2,)]
+
+
+def test_records_from_other_tools_and_broken_files_are_indexed(repo):
+    recordgen.write(repo, [
+        Record("s", "broken", raw={"run.json": b"{not json", "metrics.jsonl": b'{"step": 1, "key": "a", "value": 2}\n{"ste'}),
+        Record("s", "bare", raw={"metrics.json": b"[]", "metrics.jsonl": b""}),
+    ])
+    git = open_repo(repo)
+    assert rows(git, "select run, status from runs order by run") == [("s/bare", "completed"), ("s/broken", "unknown")]
+    assert rows(git, "select step, value from series") == [(1, 2.0)]
+
+
+def _live(git, run: RunRef, points: list[dict], summary: dict | None = None) -> record.RunFiles:
+    files = record.RunFiles.for_run(git.gitexp_dir, run)
+    files.create()
+    record.write_json_atomic(files.run_json, {"sweep": run.sweep, "name": run.name, "status": "running",
+                                              "attempt_id": f"{run.id}#1", "params": {"lr": 0.1},
+                                              "started": "2025-01-01T00:00:01+00:00"})
+    files.series.write_text("".join(json.dumps(p) + "\n" for p in points))
+    if summary is not None:
+        record.write_json_atomic(files.summary_overrides, summary)
+    return files
+
+
+def test_running_runs_show_live_values(repo):
+    recordgen.write(repo, [Record("s", "live", {"lr": 0.1}, {"acc": 0.1}, status="running")])
+    git = open_repo(repo)
+    assert rows(git, "select acc from runs") == [(0.1,)]
+    files = _live(git, RunRef("s", "live"), [{"step": 1, "key": "acc", "value": 0.5, "time": 1.0}])
+    assert rows(git, "select acc, status from runs") == [(0.5, "running")]
+    with open(files.series, "a") as handle:
+        handle.write(json.dumps({"step": 2, "key": "acc", "value": 0.7, "time": 2.0}) + "\n")
+    assert rows(git, "select acc from runs") == [(0.7,)]
+    assert rows(git, "select max(step) from series") == [(2,)]
+    record.write_json_atomic(files.summary_overrides, {"best": 0.75})
+    assert rows(git, "select acc, best from runs") == [(0.7, 0.75)]
+    assert rows(git, "select duration > 0 from runs") == [(True,)]
+
+
+def test_reconcile_hook_settles_running_runs(repo):
+    recordgen.write(repo, [Record("s", "ghost", {}, {}, status="running"), Record("s", "done", {}, {})])
+    git = open_repo(repo)
+    assert rows(git, "select status from runs where name = 'ghost'") == [("running",)]
+    seen = []
+
+    def reconcile(git, runs):
+        seen.extend(run.id for run in runs)
+        for run in runs:
+            run.info = dict(run.info, status="lost")
+        return runs
+
+    assert run_query(git, "select status from runs where name = 'ghost'", reconcile=reconcile).rows == [("lost",)]
+    assert "s/ghost" in seen and "s/done" not in seen
+
+
+def test_list_runs_filters_sorts_numerically_and_pages(repo):
+    recordgen.write(repo, [Record("a", f"r{i}", {"lr": lr, "opt": opt}, {"acc": acc})
+                           for i, (lr, opt, acc) in enumerate([(0.1, "sgd", 9.0), (0.01, "adam", 10.0),
+                                                               (1.0, "adam", None)])])
+    recordgen.write(repo, [Record("b", "x", {"lr": 0.5}, {"acc": 1.0})])
+    git = open_repo(repo)
+    total, runs = list_runs(git, sort="acc")
+    assert total == 4 and [r["run"] for r in runs] == ["a/r1", "a/r0", "b/x", "a/r2"]  # 10 > 9: numeric
+    total, runs = list_runs(git, sweep="a", filter="ADAM", sort="lr", descending=False, offset=1, limit=1)
+    assert total == 2 and [r["run"] for r in runs] == ["a/r2"]
+    assert runs[0]["params"] == {"lr": 1.0, "opt": "adam"} and runs[0]["created"].startswith("2025-01-01T00:00:00")
+    assert list_sweeps(git) == [{"sweep": "a", "runs": 3, "running": 0}, {"sweep": "b", "runs": 1, "running": 0}]
+
+
+def test_sweep_table_like_sumx(repo):
+    series = [{"step": s, "key": "loss", "value": 1 / s, "time": s} for s in (1, 2, 3)]
+    recordgen.write(repo, [
+        Record("sw", "a", {"lr": 0.1, "seed": 1, "opt": "sgd"}, {"acc": 9.0}, series),
+        Record("sw", "b", {"lr": 0.2, "seed": 1, "opt": "sgd"}, {"acc": 10.0}, series),
+        Record("sw", "c", {"lr": 0.3, "seed": 1}, {"acc": 2.0}, series),
+    ])
+    git = open_repo(repo)
+    result = sweep_table(git, "sw", sort="acc")
+    assert result.columns == ["run", "lr", "opt", "acc", "epochs", "epoch_time"]  # seed never differs
+    assert result.rows == [("b", 0.2, "sgd", 10.0, 3, 20.0), ("a", 0.1, "sgd", 9.0, 3, 20.0),
+                           ("c", 0.3, None, 2.0, 3, 20.0)]
+
+
+_HAMMER = """
+import sys
+from gitexp.git import open_repo
+from gitexp.index import run_query
+git = open_repo(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    count = run_query(git, "select count(*) from runs").rows[0][0]
+print(count)
+"""
+
+
+@pytest.mark.slow
+def test_many_processes_sync_and_read_at_once(repo):
+    recordgen.write(repo, recordgen.synthetic(200))
+    procs = [subprocess.Popen([sys.executable, "-c", _HAMMER, str(repo), "15"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    for batch in range(5):  # refs move under the readers' feet
+        recordgen.write(repo, [Record("extra", f"r{batch}-{i}", {"i": i}, {"m": i}) for i in range(20)])
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), [err for _, err in results]
+    assert all(int(out) >= 200 for out, _ in results)
+    assert rows(open_repo(repo), "select count(*) from runs") == [(300,)]
+    assert not list(open_repo(repo).gitexp_dir.glob("*.tmp"))
