@@ -25,6 +25,13 @@ class Placement:
     gpus: tuple[int, ...] = ()
     reason: str = ""
     estimate_mib: float | None = None
+    cuda: bool = False  # set CUDA_VISIBLE_DEVICES to `gpus` (empty hides every GPU)
+
+    def env(self) -> dict[str, str]:
+        """What the job's environment needs so CUDA sees exactly its GPUs, numbered as NVML does."""
+        if not self.cuda:
+            return {}
+        return {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpus))}
 
 
 @dataclass
@@ -37,6 +44,9 @@ class Task:
 
 
 class Slots(Protocol):
+    def check(self, resources: dict[str, Any]) -> None:
+        """Raise a GitexpError for a request these slots could never satisfy."""
+
     def acquire(self, task: Task) -> Placement | None: ...
 
     def release(self, task: Task, placement: Placement, exit_code: int | None) -> None: ...
@@ -49,6 +59,9 @@ class CpuSlots:
 
     def __init__(self, jobs: int = 1):
         self.free = [f"cpu{i}" for i in range(max(1, jobs))]
+
+    def check(self, resources: dict[str, Any]) -> None:
+        pass  # any job can run in a CPU slot (one asking for GPUs fails on its own)
 
     def acquire(self, task: Task) -> Placement | None:
         return Placement(self.free.pop(0), reason="cpu slot") if self.free else None
@@ -73,6 +86,9 @@ class JobHooks(Protocol):
     def tick(self, running: list[tuple[Task, Placement, Process]]) -> None:
         """Called every loop turn: live progress, heartbeats."""
 
+    def stop_requests(self) -> set[Any]:
+        """Keys of runs someone asked to stop (`gitexp kill`); they end as cancelled."""
+
 
 class Scheduler:
     def __init__(self, slots: Slots, hooks: JobHooks, timeout: float | None = None):
@@ -82,6 +98,8 @@ class Scheduler:
         self.interrupts = 0
         self._cancel_started: float | None = None
         self._escalated = 0
+        self._stopping: dict[int, float] = {}  # pid -> when SIGTERM was sent (timeout or kill)
+        self._killed: set[Any] = set()  # keys stopped by request: recorded as cancelled
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.interrupts += 1
@@ -102,6 +120,7 @@ class Scheduler:
                     queue.clear()
                     self._escalate(running)
                 else:
+                    self._stop_requested(queue, running)
                     self._fill(queue, running)
                 self._reap(queue, running)
                 self.slots.observe({pid: (t, p) for pid, (t, p, _) in running.items()})
@@ -131,18 +150,38 @@ class Scheduler:
         for pid in list(running):
             task, placement, process = running[pid]
             code = process.poll()
-            if code is None and self.timeout and not process.timed_out \
-                    and time.time() - process.started > self.timeout:
-                process.timed_out = True
-                process.signal(signal.SIGTERM)
-                continue
             if code is None:
+                if self.timeout and not process.timed_out and time.time() - process.started > self.timeout:
+                    process.timed_out = True
+                    self._terminate(pid, process)
+                elif pid in self._stopping and time.monotonic() - self._stopping[pid] > GRACE_SECONDS:
+                    process.signal(signal.SIGKILL)
                 continue
             del running[pid]
+            self._stopping.pop(pid, None)
             self.slots.release(task, placement, code)
-            retry = self.hooks.finish(task, placement, process, code, cancelled=bool(self.interrupts))
-            if retry is not None and not self.interrupts:
+            cancelled = bool(self.interrupts) or task.key in self._killed
+            retry = self.hooks.finish(task, placement, process, code, cancelled=cancelled)
+            if retry is not None and not cancelled:
                 queue.insert(0, retry)
+
+    def _terminate(self, pid: int, process: Process) -> None:
+        """SIGTERM now; `_reap` sends SIGKILL if the group is still there after the grace period."""
+        if pid not in self._stopping:
+            self._stopping[pid] = time.monotonic()
+            process.signal(signal.SIGTERM)
+
+    def _stop_requested(self, queue: list[Task], running: dict) -> None:
+        wanted = self.hooks.stop_requests()
+        if not wanted:
+            return
+        for task in [t for t in queue if t.key in wanted]:
+            queue.remove(task)
+            self.hooks.cancel_queued(task)
+        for pid, (task, _, process) in list(running.items()):
+            if task.key in wanted:
+                self._killed.add(task.key)
+                self._terminate(pid, process)
 
     def _escalate(self, running: dict) -> None:
         """First Ctrl-C: SIGINT to every job, SIGTERM after a grace period, then SIGKILL.

@@ -1,0 +1,229 @@
+"""Live runs across every scheduler of a repository: detach, ps, logs, kill, and shared GPU reservations.
+
+Schedulers coordinate through files under `<git common dir>/gitexp/` only, so any number of
+`gitexp run` processes (and the commands that watch them) need no daemon:
+
+    gpus.json + gpus.lock      reservations on the GPUs (an flock-protected JSON list)
+    stop/<sweep>/<run>         a request to stop a run; its scheduler ends it as `cancelled`
+    schedulers/<stamp>.log     the output of a detached scheduler
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from gitexp import inspect, record, store
+from gitexp.errors import GitexpError, RunNotFoundError
+from gitexp.git import Git
+from gitexp.refs import RunRef
+
+ENV_DETACHED = "GITEXP_DETACHED"  # set for the background scheduler that `run -d` starts
+LIVE = ("queued", "running")
+STOP_POLL_SECONDS = 0.5
+
+
+class FileLedger:
+    """The GPU reservations of every scheduler of this repository, one lock around each change."""
+
+    def __init__(self, git: Git):
+        self.path = git.gitexp_dir / "gpus.json"
+        self.lock_path = git.gitexp_dir / "gpus.lock"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[list[dict[str, Any]]]:
+        with open(self.lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                entries = record.read_json(self.path, [])
+                before = json.dumps(entries, sort_keys=True)
+                yield entries
+                if json.dumps(entries, sort_keys=True) != before:
+                    record.write_json_atomic(self.path, entries)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def read(self) -> list[dict[str, Any]]:
+        with self.locked() as entries:
+            return list(entries)
+
+
+class StopRequests:
+    """`gitexp kill` leaves a file per run; the run's scheduler polls for them."""
+
+    def __init__(self, git: Git):
+        self.root = git.gitexp_dir / "stop"
+        self._checked = 0.0
+        self._pending: set[RunRef] = set()
+
+    def request(self, run: RunRef) -> None:
+        path = self.root / run.sweep / run.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def clear(self, run: RunRef) -> None:
+        (self.root / run.sweep / run.name).unlink(missing_ok=True)
+
+    def pending(self, sweep: str) -> set[RunRef]:
+        """Runs of `sweep` someone asked to stop (read at most every STOP_POLL_SECONDS)."""
+        now = time.monotonic()
+        if now - self._checked >= STOP_POLL_SECONDS:
+            self._checked = now
+            folder = self.root / sweep
+            self._pending = {RunRef(sweep, p.name) for p in folder.iterdir()} if folder.is_dir() else set()
+        return self._pending
+
+
+# -- ps ------------------------------------------------------------------------------------
+
+
+def ps(git: Git) -> list[dict[str, Any]]:
+    """Runs that are queued or running in any sweep (records of dead schedulers become `lost`)."""
+    rows = []
+    now = time.time()
+    for run in inspect.load_all(git):
+        if run.status not in LIVE:
+            continue
+        started = record.parse_iso(run.info.get("started"))
+        scheduler = run.info.get("scheduler") or {}
+        rows.append({
+            "run": run.id, "sweep": run.ref.sweep, "name": run.ref.name, "status": run.status,
+            "gpus": run.info.get("gpus") or [], "placement": (run.info.get("placement") or {}).get("slot"),
+            "pid": run.info.get("pid") if run.status == "running" else None,
+            "scheduler_pid": scheduler.get("pid"), "host": scheduler.get("host"),
+            "elapsed": round(now - started, 1) if started and run.status == "running" else None,
+            "metrics": run.metrics,
+        })
+    rows.sort(key=lambda r: (r["status"] != "running", r["run"]))
+    return rows
+
+
+# -- kill ----------------------------------------------------------------------------------
+
+
+@dataclass
+class KillResult:
+    stopped: dict[str, str]  # run -> status it ended with
+    still_live: list[str]  # runs whose scheduler did not answer in time
+
+
+def kill(git: Git, targets: list[str], wait: float = 30.0) -> KillResult:
+    """Ask the schedulers of the named runs (or whole sweeps) to stop them; wait until recorded."""
+    runs = _live_targets(git, targets)
+    if not runs:
+        raise RunNotFoundError(f"nothing to stop: no queued or running run matches {' '.join(targets)}",
+                               hint="see `gitexp ps`")
+    stops = StopRequests(git)
+    for run in runs:
+        stops.request(run)
+    deadline = time.monotonic() + wait
+    stopped: dict[str, str] = {}
+    while True:
+        by_id = {r.ref: r for r in inspect.load_all(git) if r.ref in runs}
+        for run, loaded in by_id.items():
+            if loaded.status not in LIVE:
+                stopped[run.id] = loaded.status
+                stops.clear(run)
+        left = [run.id for run in runs if run.id not in stopped]
+        if not left or time.monotonic() > deadline:
+            return KillResult(stopped, left)
+        time.sleep(0.2)
+
+
+def _live_targets(git: Git, targets: list[str]) -> list[RunRef]:
+    live = {r.ref: r for r in inspect.load_all(git) if r.status in LIVE}
+    chosen: list[RunRef] = []
+    for text in targets:
+        in_sweep = [ref for ref in live if ref.sweep == text]
+        if in_sweep and "/" not in text:
+            chosen += in_sweep
+            continue
+        ref, _ = store.resolve(git, text)
+        if ref not in live:
+            raise GitexpError(f"{ref} is not running (nothing to stop)", hint="see `gitexp ps`")
+        if live[ref].info.get("scheduler", {}).get("host") not in (None, record.hostname()):
+            raise GitexpError(f"{ref} runs on {live[ref].info['scheduler']['host']}: stop it there")
+        chosen.append(ref)
+    return list(dict.fromkeys(chosen))
+
+
+# -- logs ----------------------------------------------------------------------------------
+
+
+def logs(git: Git, text: str, follow: bool = False, poll: float = 0.2) -> Iterator[bytes]:
+    """A run's output: the committed log, or with `follow` the live file until the run ends."""
+    run = inspect.load_one(git, text)
+    while follow and run.status == "queued":  # nothing to show until it starts
+        time.sleep(poll)
+        run = inspect.load_one(git, text)
+    files = record.RunFiles.for_run(git.gitexp_dir, run.ref)
+    if not (run.live and files.output.exists()):
+        with git.cat_file() as cat:
+            yield cat.blob(f"{run.commit}:{record.RECORD_DIR}/{record.OUTPUT_LOG}") or b""
+        return
+    attempt = run.info.get("attempt_id")
+    with open(files.output, "rb") as handle:
+        while True:
+            chunk = handle.read(65536)
+            if chunk:
+                yield chunk
+                continue
+            if not follow or not _still_live(git, run.ref, attempt):
+                yield handle.read()
+                return
+            time.sleep(poll)
+
+
+def _still_live(git: Git, run: RunRef, attempt: str | None) -> bool:
+    info = record.read_json(record.RunFiles.for_run(git.gitexp_dir, run).run_json, {})
+    if info.get("attempt_id") != attempt or info.get("status") not in LIVE:
+        return False
+    from gitexp import liveness
+
+    return liveness.owner_alive(info) is not False
+
+
+# -- detach --------------------------------------------------------------------------------
+
+
+@dataclass
+class Detached:
+    pid: int
+    log: Path
+    announcement: str  # the scheduler's "N run(s) queued in sweep X" line
+
+
+def detach(git: Git, argv: list[str], wait: float = 120.0) -> Detached:
+    """Start `gitexp <argv>` as a background scheduler; return once its runs are queued.
+
+    The child runs in its own session (no terminal, so closing it does not stop the sweep) and
+    writes its output to schedulers/<stamp>.log; it fails loudly here if it fails before queueing.
+    """
+    folder = git.gitexp_dir / "schedulers"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    with open(log, "wb") as out:
+        child = subprocess.Popen([sys.executable, "-m", "gitexp", *argv], stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                 env={**os.environ, ENV_DETACHED: "1"})
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        for line in text.splitlines():
+            if "queued in sweep" in line or "--resume skipped" in line:
+                return Detached(child.pid, log, line.strip())
+        if child.poll() == 0:  # done already (e.g. --resume found nothing left to run)
+            return Detached(child.pid, log, text.strip().splitlines()[-1] if text.strip() else "finished")
+        if child.poll() is not None:
+            last = text.strip().splitlines()[-1] if text.strip() else f"exit code {child.returncode}"
+            raise GitexpError(f"the background scheduler stopped before queueing: {last}")
+        time.sleep(0.1)
+    return Detached(child.pid, log, "still starting (see the log)")
