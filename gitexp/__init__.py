@@ -1,24 +1,63 @@
 """gitexp: version ML experiments inside your own git repository.
 
-In a training script: `import gitexp; gitexp.log({"acc": 0.9}, step=epoch)`.
-Everything else is the `gitexp` command (see `gitexp --help`).
+In a training script:
+
+    import gitexp
+    gitexp.log({"loss": loss, "acc": acc}, step=epoch)   # a point per key, every step if you like
+    gitexp.summary["best_acc"] = best                     # overrides the last-value summary
+    lr = gitexp.config.lr                                 # the run's params, read-only
+    gitexp.save_checkpoint(state, metric=acc)             # last + best, pointers in the record
+
+Under `gitexp run` the points go to the run's record; a script started directly becomes a
+run of sweep `adhoc` on its first `init()`/`log()`. runx users: `from gitexp.logx import logx`.
+Everything else is the `gitexp` command (see `gitexp --help`). Nothing heavy is imported
+here: the API modules load on first use and torch stays optional.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
 __version__ = "0.1.0"
-__all__ = ["log", "flush", "__version__"]
+__all__ = ["log", "summary", "config", "init", "save_checkpoint", "flush", "__version__"]
+
+_track: Any = None
 
 
-def log(metrics: dict[str, Any], step: int | None = None) -> None:
+def _load_track() -> Any:
+    global _track
     from gitexp import track
 
-    track.log(metrics, step=step)
+    _track = track
+    return track
+
+
+def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    """Record one point per key (buffered; a few microseconds per call)."""
+    (_track or _load_track()).log(metrics, step)
 
 
 def flush() -> None:
-    from gitexp import track
+    """Write buffered points now (also done every second, at exit and on SIGTERM)."""
+    (_track or _load_track()).flush()
 
-    track.flush()
+
+def init() -> Path:
+    """Attach to the current run, or record this script as a standalone `adhoc` run; returns LOGDIR."""
+    return (_track or _load_track()).init()
+
+
+def save_checkpoint(state: Any, metric: float | None = None, higher_better: bool = True,
+                    name: str = "checkpoint") -> bool:
+    """Save `state` as the last checkpoint, and as the best one when `metric` improves."""
+    return (_track or _load_track()).save_checkpoint(state, metric=metric, higher_better=higher_better, name=name)
+
+
+def __getattr__(name: str) -> Any:
+    """`gitexp.summary` and `gitexp.config`, created on first access."""
+    if name == "summary":
+        return (_track or _load_track()).summary
+    if name == "config":
+        return (_track or _load_track()).config()
+    raise AttributeError(f"module 'gitexp' has no attribute {name!r}")

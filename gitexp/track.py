@@ -1,69 +1,334 @@
-"""The in-script logging API: `gitexp.log({"acc": 0.9}, step=3)`.
+"""The in-script logging API: `gitexp.log`, `gitexp.summary`, `gitexp.config`, `gitexp.save_checkpoint`.
 
-Inside a run started by `gitexp run`, points are appended to the run folder's
-`.gitexp/metrics.jsonl` (found through $GITEXP_RUN_DIR), buffered and flushed at exit.
-Outside a run, `log` warns once and does nothing else.
+A run's folder is found through $GITEXP_RUN_DIR (set by `gitexp run`); without it, the first
+`init()` or `log()` turns the script into a standalone run of sweep `adhoc` (see adhoc.py).
+
+`log` must be cheap enough to call every step, so it only appends a tuple to a list under a
+lock; serialising and writing happen in `flush`, which a daemon thread calls every second,
+and which also runs at exit and on SIGTERM. Points are appended to `metrics.jsonl` with one
+`O_APPEND` write per flush, so lines from the scheduler (stdout regexes, TensorBoard
+ingestion) interleave with ours whole, never torn.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
+import signal
 import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from gitexp import record
+from gitexp.errors import GitexpError
+
+FLUSH_EVERY = 1.0  # seconds between background flushes: live readers lag at most this much
 
 _lock = threading.Lock()
-_buffer: list[str] = []
+_buffer: list[tuple[int, str, Any, float]] = []
 _steps: dict[str, int] = {}
-_warned = False
-FLUSH_EVERY = 1.0  # seconds
-_last_flush = time.monotonic()
+_run_dir: Path | None = None
+_resolved = False
+_flusher: threading.Thread | None = None
+_params: dict[str, Any] | None = None
 
 
-def _series_path() -> Path | None:
-    run_dir = os.environ.get(record.ENV_RUN_DIR)
-    return Path(run_dir) / record.RECORD_DIR / record.SERIES_JSONL if run_dir else None
+def append_lines(path: Path, lines: list[str]) -> None:
+    """One O_APPEND write: concurrent writers of the same series never tear each other's lines."""
+    if not lines:
+        return
+    data = ("\n".join(lines) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
+_key_json: dict[str, str] = {}
+
+
+def point_line(step: Any, key: str, value: Any, when: float) -> str:
+    """One series line; hand-formatted for the common types because json.dumps costs µs per point."""
+    quoted = _key_json.get(key)
+    if quoted is None:
+        quoted = _key_json[key] = json.dumps(key)
+    kind = type(value)
+    if kind is float and math.isfinite(value) or kind is int:
+        text = repr(value)
+    else:
+        text = json.dumps(record.clean_number(value), default=str)
+    at = str(step) if type(step) is int else json.dumps(step, default=str)
+    return f'{{"step": {at}, "key": {quoted}, "value": {text}, "time": {when:.3f}}}'
+
+
+def run_dir() -> Path | None:
+    """The current run's folder (LOGDIR), starting a standalone run on first use; None if disabled."""
+    if not _resolved:
+        _resolve(explicit=False)
+    return _run_dir
+
+
+def _resolve(explicit: bool) -> None:
+    global _run_dir, _resolved
+    with _lock:
+        if _resolved:
+            return
+        env = os.environ.get(record.ENV_RUN_DIR)
+        if env:
+            _run_dir = Path(env)
+        elif explicit or os.environ.get("GITEXP_ADHOC", "1") != "0":
+            from gitexp import adhoc
+
+            try:
+                _run_dir = adhoc.start()
+            except GitexpError as error:
+                if explicit:
+                    raise
+                warnings.warn(f"gitexp: metrics are not recorded: {error}", stacklevel=4)
+        _resolved = True
+    if _run_dir is not None:
+        (_run_dir / record.RECORD_DIR).mkdir(parents=True, exist_ok=True)
+        _install_signal_flush()
+
+
+def init() -> Path:
+    """Attach to the current `gitexp run`, or record this script as a standalone `adhoc` run."""
+    _resolve(explicit=True)
+    if _run_dir is None:
+        raise GitexpError("gitexp.init: recording is off for this process (GITEXP_ADHOC=0)")
+    return _run_dir
 
 
 def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
     """Append one point per key; the last value of each key becomes the run's summary."""
-    global _warned, _last_flush
-    if _series_path() is None:
-        if not _warned:
-            warnings.warn("gitexp.log: not inside a `gitexp run`; metrics are not recorded", stacklevel=2)
-            _warned = True
+    if not _resolved:
+        _resolve(explicit=False)
+    if _run_dir is None:
         return
     now = time.time()
     with _lock:
         for key, value in metrics.items():
-            key = str(key)
-            at = step if step is not None else _steps.get(key, -1) + 1
+            if type(key) is not str:
+                key = str(key)
+            if type(value) is not float and type(value) is not int and hasattr(value, "item"):
+                value = value.item()  # numpy / torch scalars: read now, they may change in place
+            if step is None:
+                at = _steps.get(key, -1) + 1
+            else:
+                at = step
             _steps[key] = at
-            if hasattr(value, "item"):
-                value = value.item()  # numpy / torch scalars
-            _buffer.append(json.dumps({"step": at, "key": key, "value": record.clean_number(value),
-                                       "time": round(now, 3)}))
-        due = time.monotonic() - _last_flush >= FLUSH_EVERY
-    if due:
-        flush()
+            _buffer.append((at, key, value, now))
+    if _flusher is None:
+        _start_flusher()
 
 
 def flush() -> None:
-    global _last_flush
-    path = _series_path()
+    """Write buffered points to the run's metrics.jsonl (called every second, at exit and on SIGTERM)."""
     with _lock:
-        lines, _buffer[:] = list(_buffer), []
-        _last_flush = time.monotonic()
-    if path and lines:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            handle.write("\n".join(lines) + "\n")
+        if not _buffer or _run_dir is None:
+            return
+        points = _buffer[:]
+        _buffer.clear()
+    lines = [point_line(step, key, value, when) for step, key, value, when in points]
+    append_lines(_run_dir / record.RECORD_DIR / record.SERIES_JSONL, lines)
 
 
+def _start_flusher() -> None:
+    global _flusher
+    with _lock:
+        if _flusher is not None:
+            return
+        _flusher = threading.Thread(target=_flush_loop, name="gitexp-flush", daemon=True)
+    _flusher.start()
+
+
+def _flush_loop() -> None:
+    while True:
+        time.sleep(FLUSH_EVERY)
+        try:
+            flush()
+        except OSError as error:  # disk full, folder removed: keep the points, say it once
+            warnings.warn(f"gitexp: could not write metrics: {error}")
+            return
+
+
+def _install_signal_flush() -> None:
+    """On SIGTERM (how schedulers stop jobs) flush first, then die the way the signal asks."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # the script handles SIGTERM itself; atexit still flushes if it exits normally
+
+    def on_term(signum: int, frame: Any) -> None:
+        for hook in _on_exit:
+            hook(f"killed by signal {signum}")
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+_on_exit: list[Any] = [lambda reason: flush()]  # adhoc adds its finaliser here
+
+
+def _drop_buffer_in_child() -> None:
+    """A forked worker must not write the parent's buffered points a second time."""
+    global _flusher
+    _buffer.clear()
+    _flusher = None
+
+
+os.register_at_fork(after_in_child=_drop_buffer_in_child)
 atexit.register(flush)
+
+
+# -- summary -------------------------------------------------------------------
+
+
+class Summary:
+    """`gitexp.summary["best_acc"] = 0.93`: overrides the last-value summary of a key."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] | None = None
+        self._write_lock = threading.Lock()
+
+    def _path(self) -> Path | None:
+        where = run_dir()
+        return where / record.RECORD_DIR / record.SUMMARY_OVERRIDES if where else None
+
+    def _load(self) -> dict[str, Any]:
+        if self._values is None:
+            path = self._path()
+            self._values = dict(record.read_json(path, {}) or {}) if path else {}
+        return self._values
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        with self._write_lock:
+            current = self._load()
+            for key, value in values.items():
+                current[str(key)] = record.clean_number(value.item() if hasattr(value, "item") else value)
+            path = self._path()
+            if path:
+                record.write_json_atomic(path, current)
+
+    def __getitem__(self, key: str) -> Any:
+        current = self._load()
+        if key in current:
+            return current[key]
+        flush()
+        where = run_dir()
+        last = record.summarize(record.read_series(where / record.RECORD_DIR / record.SERIES_JSONL)) if where else {}
+        if key in last:
+            return last[key]
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(str(key), _MISSING) is not _MISSING
+
+    def __repr__(self) -> str:
+        return f"gitexp.summary({self._load()!r})"
+
+
+_MISSING = object()
+summary = Summary()
+
+
+# -- config ---------------------------------------------------------------------
+
+
+class Config(Mapping[str, Any]):
+    """The run's resolved params, read-only, with attribute access (`config.lr`)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]):
+        object.__setattr__(self, "_data", {k: Config(v) if isinstance(v, Mapping) else v for k, v in data.items()})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"gitexp.config has no param {name!r} (params: {', '.join(self._data) or 'none'})") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise GitexpError(f"gitexp.config is read-only: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"gitexp.config({self._data!r})"
+
+
+def params() -> dict[str, Any]:
+    """$GITEXP_PARAMS inside `gitexp run`, else the script's argv parsed as a standalone run would."""
+    global _params
+    if _params is None:
+        text = os.environ.get(record.ENV_PARAMS)
+        if text:
+            try:
+                _params = json.loads(text)
+            except ValueError:
+                raise GitexpError(f"${record.ENV_PARAMS} is not valid JSON: {text[:60]!r}") from None
+        else:
+            from gitexp import adhoc
+
+            _params = adhoc.parse_argv()
+    return _params
+
+
+def config() -> Config:
+    return Config(params())
+
+
+# -- checkpoints ------------------------------------------------------------------
+
+_best: dict[str, float] = {}
+
+
+def save_checkpoint(state: Any, metric: float | None = None, higher_better: bool = True,
+                    name: str = "checkpoint") -> bool:
+    """Write `<name>_last.pt` and, when `metric` beats the best so far, `<name>_best.pt`.
+
+    Files go to the run folder (or $GITEXP_ARTIFACT_ROOT/<sweep>/<run>); the record keeps
+    their path, size and sha256, never the bytes. Returns True when this one is the best.
+    """
+    from gitexp import artifacts
+
+    where = init()
+    folder = artifacts.artifact_dir(where, os.environ.get(record.ENV_RUN, ""))
+    last = artifacts.save_object(state, folder / f"{name}_last.pt")
+    artifacts.register(where, last, kind="checkpoint", role="last", metric=metric)
+    if metric is None:
+        return False
+    best_so_far = _best.get(name)
+    if best_so_far is None:
+        previous = artifacts.find(where, folder / f"{name}_best.pt")
+        best_so_far = previous.get("metric") if previous else None
+    better = best_so_far is None or (metric > best_so_far if higher_better else metric < best_so_far)
+    if better:
+        best = artifacts.copy(last, folder / f"{name}_best.pt")
+        artifacts.register(where, best, kind="checkpoint", role="best", metric=metric)
+        _best[name] = metric
+    return better

@@ -1,0 +1,117 @@
+"""What a run ran on: Python, key package versions, torch/CUDA/cuDNN, GPUs, host, user, seed.
+
+Captured without importing the packages themselves (torch takes seconds to import): versions
+come from installed-distribution metadata, torch's CUDA version from its generated
+`torch/version.py`, GPU names from NVML. Anything unavailable is simply absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import re
+import sys
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+from gitexp import record
+
+KEY_PACKAGES = ("torch", "torchvision", "numpy", "tensorflow", "jax", "transformers", "lightning",
+                "pytorch-lightning", "tensorboard", "scikit-learn", "gitexp")
+CUDNN_DISTRIBUTIONS = ("nvidia-cudnn-cu12", "nvidia-cudnn-cu11", "nvidia-cudnn-cu13")
+SEED_KEYS = ("seed", "random_seed", "rng_seed")
+
+
+def user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "")
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def torch_build() -> dict[str, str]:
+    """torch's CUDA / HIP build versions, read from torch/version.py without importing torch."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    found: dict[str, str] = {}
+    try:
+        text = (Path(list(spec.submodule_search_locations)[0]) / "version.py").read_text()
+    except OSError:
+        return found
+    for name in ("cuda", "hip", "git_version"):
+        match = re.search(rf"^{name}\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
+        if match:
+            found[name] = match.group(1)
+    return found
+
+
+@lru_cache(maxsize=1)
+def gpus() -> tuple[dict[str, Any], ...]:
+    """Name, memory and driver of each NVIDIA GPU (empty without NVML); asked once per process."""
+    try:
+        import pynvml
+    except ImportError:
+        return ()
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # no driver / no GPU: NVMLError subclasses
+        return ()
+    try:
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        found = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            name = pynvml.nvmlDeviceGetName(handle)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle).total
+            found.append({"index": index, "name": name.decode() if isinstance(name, bytes) else name,
+                          "memory_mib": memory // (1024 * 1024),
+                          "driver": driver.decode() if isinstance(driver, bytes) else driver})
+        return tuple(found)
+    except Exception:
+        return ()
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def seed_of(params: Mapping[str, Any]) -> Any:
+    return next((params[key] for key in SEED_KEYS if key in params), None)
+
+
+def capture(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The environment block of run.json (the git base commit and branch sit at its top level)."""
+    packages = {name: v for name in KEY_PACKAGES if (v := _version(name))}
+    env: dict[str, Any] = {
+        "python": sys.version.split()[0], "executable": sys.executable,
+        "implementation": platform.python_implementation(), "platform": platform.platform(),
+        "host": record.hostname(), "user": user(), "packages": packages,
+    }
+    build = torch_build()
+    if build.get("cuda"):
+        env["cuda"] = build["cuda"]
+    if build.get("hip"):
+        env["hip"] = build["hip"]
+    cudnn = next((v for name in CUDNN_DISTRIBUTIONS if (v := _version(name))), None)
+    if cudnn:
+        env["cudnn"] = cudnn
+    found = gpus()
+    if found:
+        env["gpus"] = [dict(gpu) for gpu in found]
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        env["cuda_visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    seed = seed_of(params or {})
+    if seed is not None:
+        env["seed"] = seed
+    return env

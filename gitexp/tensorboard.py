@@ -1,0 +1,285 @@
+"""TensorBoard both ways: scalars in from any event files a run writes, event files out from records.
+
+In: whatever writer the script uses (torch's SummaryWriter, tensorboardX, `tensorboard.summary
+.Writer`) leaves `*tfevents*` files under LOGDIR. `Ingest` tails them with TensorBoard's own
+reader (it resumes after a torn last record) and appends each scalar to the run's series,
+so they reach the record with no code change. Files gitexp wrote itself are skipped: its
+exports under `.gitexp/`, and logx's mirror files (suffix `MIRROR_SUFFIX`, whose scalars
+logx already logged through `gitexp.log`).
+
+Out: `materialize` writes event files (each run's series plus an HParams session) for chosen
+records into `<dir>/<sweep>/<run>/` with one HParams experiment at the top, and `serve`
+starts the real TensorBoard on it. Event files are made on demand from the records, never
+at the end of every run: importing TensorBoard's writer costs about a second.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from gitexp import record
+
+MIRROR_SUFFIX = ".gitexp-mirror"
+POLL_SECONDS = 2.0  # how often the scheduler tails a live run's event files
+
+
+def is_event_file(path: Path) -> bool:
+    return "tfevents" in path.name and not path.name.endswith(MIRROR_SUFFIX)
+
+
+class Ingest:
+    """Tails every event file under one run folder; `poll()` appends new scalars to its series."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.series = self.run_dir / record.RECORD_DIR / record.SERIES_JSONL
+        self._loaders: dict[Path, Any] = {}
+        self._scalar_tags: dict[Path, set[str]] = {}
+        self.errors: dict[Path, str] = {}  # unreadable files, skipped from then on
+
+    def event_files(self) -> list[Path]:
+        found = []
+        for folder, dirs, names in os.walk(self.run_dir):
+            dirs[:] = sorted(d for d in dirs if d != record.RECORD_DIR)
+            found += [Path(folder) / name for name in sorted(names) if is_event_file(Path(name))]
+        return found
+
+    def poll(self) -> int:
+        """Read what was appended since the last call; returns how many points were added."""
+        from gitexp.track import append_lines, point_line
+
+        lines = []
+        for path in self.event_files():
+            if path in self.errors:
+                continue
+            loader = self._loaders.get(path)
+            if loader is None:
+                loader = self._loaders[path] = _loader(path)
+                self._scalar_tags[path] = set()
+            try:
+                for step, tag, value, when in _scalars(loader.Load(), self._scalar_tags[path]):
+                    lines.append(point_line(step, tag, value, when))
+            except Exception as error:  # a corrupt file must not stop the run's record
+                self.errors[path] = f"{type(error).__name__}: {error}"
+        if lines:
+            self.series.parent.mkdir(parents=True, exist_ok=True)
+            append_lines(self.series, lines)
+        return len(lines)
+
+
+def _loader(path: Path) -> Any:
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    return EventFileLoader(str(path))
+
+
+def _scalars(events: Iterable[Any], scalar_tags: set[str]) -> Iterable[tuple[int, str, float, float]]:
+    """(step, tag, value, wall_time) of scalar summaries, whichever writer produced them.
+
+    The loader migrates TF1-style `simple_value`s to scalar tensors; v2 writers put the
+    `scalars` plugin metadata on a tag's first value only, so tags are remembered per file.
+    """
+    import numpy
+    from tensorboard.util import tensor_util
+
+    for event in events:
+        if not event.HasField("summary"):
+            continue
+        for value in event.summary.value:
+            if value.metadata.plugin_data.plugin_name == "scalars":
+                scalar_tags.add(value.tag)
+            if value.HasField("simple_value"):
+                yield event.step, value.tag, _shortest(numpy.float32(value.simple_value)), event.wall_time
+            elif value.tag in scalar_tags and value.HasField("tensor"):
+                array = tensor_util.make_ndarray(value.tensor)
+                if array.size == 1:
+                    yield event.step, value.tag, _shortest(array.reshape(())[()]), event.wall_time
+
+
+def _shortest(number: Any) -> float:
+    """A float32 as the decimal it was written as (0.1, not 0.10000000149011612)."""
+    return float(str(number))
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+class EventWriter:
+    """A minimal event-file writer on TensorBoard's own `EventFileWriter` (no torch needed)."""
+
+    def __init__(self, logdir: Path, filename_suffix: str = ""):
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._writer = EventFileWriter(str(logdir), max_queue_size=1000, flush_secs=1,
+                                       filename_suffix=filename_suffix)
+
+    @property
+    def path(self) -> Path:
+        return Path(self._writer._general_file_writer.name)
+
+    def add_summary(self, summary: Any, step: int = 0, wall_time: float | None = None) -> None:
+        from tensorboard.compat.proto import event_pb2
+
+        self._writer.add_event(event_pb2.Event(wall_time=wall_time or time.time(), step=int(step), summary=summary))
+
+    def add_scalar(self, tag: str, value: float, step: int = 0, wall_time: float | None = None) -> None:
+        from tensorboard.compat.proto import summary_pb2
+
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=float(value))])
+        self.add_summary(summary, step, wall_time)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _hparams_summary(tag: str, plugin_data: Any) -> Any:
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.hparams import metadata
+
+    return summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+        tag=tag, metadata=metadata.create_summary_metadata(plugin_data), tensor=metadata.NULL_TENSOR)])
+
+
+def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """HParams values are bool, number or string: nested mappings become dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flat_params(value, name + "."))
+        elif isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+        elif value is not None:
+            flat[name] = str(value)
+    return flat
+
+
+def session_start(params: Mapping[str, Any], group: str, start: float | None) -> Any:
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    info = plugin_data_pb2.SessionStartInfo(group_name=group, start_time_secs=start or time.time())
+    for key, value in flat_params(params).items():
+        if isinstance(value, bool):
+            info.hparams[key].bool_value = value
+        elif isinstance(value, (int, float)):
+            info.hparams[key].number_value = value
+        else:
+            info.hparams[key].string_value = value
+    return _hparams_summary("_hparams_/session_start_info", plugin_data_pb2.HParamsPluginData(session_start_info=info))
+
+
+# HParams knows success, failure, running and unknown; a stopped run did not succeed.
+_STATUS = {"completed": "STATUS_SUCCESS", "failed": "STATUS_FAILURE", "lost": "STATUS_FAILURE",
+           "cancelled": "STATUS_FAILURE"}
+
+
+def session_end(status: str, end: float | None) -> Any:
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    info = plugin_data_pb2.SessionEndInfo(status=api_pb2.Status.Value(_STATUS.get(status, "STATUS_UNKNOWN")),
+                                          end_time_secs=end or time.time())
+    return _hparams_summary("_hparams_/session_end_info", plugin_data_pb2.HParamsPluginData(session_end_info=info))
+
+
+def experiment(param_sets: list[Mapping[str, Any]], metric_keys: list[str]) -> Any:
+    """The top-level HParams experiment: which columns the dashboard offers."""
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    kinds: dict[str, str] = {}
+    for params in param_sets:
+        for key, value in flat_params(params).items():
+            kind = "DATA_TYPE_BOOL" if isinstance(value, bool) else \
+                "DATA_TYPE_FLOAT64" if isinstance(value, (int, float)) else "DATA_TYPE_STRING"
+            kinds[key] = kind if kinds.get(key, kind) == kind else "DATA_TYPE_STRING"
+    hparam_infos = [api_pb2.HParamInfo(name=key, type=api_pb2.DataType.Value(kind)) for key, kind in kinds.items()]
+    metric_infos = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=key)) for key in metric_keys]
+    data = api_pb2.Experiment(hparam_infos=hparam_infos, metric_infos=metric_infos, time_created_secs=time.time())
+    return _hparams_summary("_hparams_/experiment", plugin_data_pb2.HParamsPluginData(experiment=data))
+
+
+def write_run(dest: Path, points: Iterable[Mapping[str, Any]], info: Mapping[str, Any]) -> list[str]:
+    """One run's numeric points and HParams session as an event file in `dest`; returns its keys."""
+    dest.mkdir(parents=True, exist_ok=True)
+    writer = EventWriter(dest)
+    group = f"{info.get('sweep')}/{info.get('name')}"
+    writer.add_summary(session_start(info.get("params") or {}, group, record.parse_iso(info.get("started"))))
+    keys: list[str] = []
+    for point in points:
+        value = point.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        key = str(point["key"])
+        if key not in keys:
+            keys.append(key)
+        step = point.get("step")
+        writer.add_scalar(key, value, step if isinstance(step, int) else 0, point.get("time"))
+    if info.get("status") in _STATUS:
+        writer.add_summary(session_end(str(info["status"]), record.parse_iso(info.get("ended"))))
+    writer.close()
+    return keys
+
+
+def materialize(git: Any, runs: Iterable[Any], dest: Path) -> list[str]:
+    """Event files for `runs` (store.Run objects) under `dest/<sweep>/<run>/`; returns the run ids."""
+    from gitexp import store
+
+    dest.mkdir(parents=True, exist_ok=True)
+    ids, param_sets, metric_keys = [], [], []
+    with git.cat_file() as cat:
+        for run in runs:
+            keys = write_run(dest / run.ref.sweep / run.ref.name, store.series_of(git, cat, run), run.info)
+            metric_keys += [k for k in keys if k not in metric_keys]
+            param_sets.append(run.params)
+            ids.append(run.id)
+    top = EventWriter(dest)
+    top.add_summary(experiment(param_sets, metric_keys))
+    top.close()
+    return ids
+
+
+def select(git: Any, texts: list[str]) -> list[Any]:
+    """RUN|SWEEP arguments -> runs as readers see them (live ones overlaid); none -> every run."""
+    from gitexp import inspect, manage, store
+
+    if not texts:
+        return inspect.load_all(git)
+    with git.cat_file() as cat:
+        return [store.load_run(git, cat, ref, commit) for ref, commit in manage.resolve_many(git, texts)]
+
+
+def serve(logdir: Path, port: int | None = None, echo: Callable[[str], None] = print) -> int:
+    """Run the real TensorBoard over `logdir` on 127.0.0.1 (no port: the first free from 6006)
+    until it exits or we get Ctrl-C / SIGTERM, which stop it too; `echo` gets its output lines."""
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1"]
+    if port is not None:
+        command += ["--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        assert server.stdout
+        for line in server.stdout:
+            echo(line.rstrip("\n"))
+        return server.wait()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
