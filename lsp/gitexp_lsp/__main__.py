@@ -1,0 +1,3 @@
+from gitexp_lsp import main
+
+main()

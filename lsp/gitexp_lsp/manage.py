@@ -1,0 +1,59 @@
+"""`gitexp/kill` and `gitexp/delete`: act on several runs, reporting each one's outcome.
+
+One bad name must not stop the others, so runs are resolved and handled one at a time and
+the answer lists what was done and what failed (with the one-line reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gitexp.errors import GitexpError
+from gitexp_lsp.base import GitexpServer
+from gitexp_lsp.browse import strings
+
+
+KILL_WAIT = 10.0  # seconds a kill waits for the scheduler to record the run as stopped
+
+
+class Manage:
+    def __init__(self, server: GitexpServer):
+        self.server = server
+
+    def _each(self, params: dict[str, Any], method: str, act: Callable[[Any, str], list[str]]) -> dict[str, Any]:
+        folder = params.get("folder")
+        git = self.server.repos.get(folder if isinstance(folder, str) else None)[1]
+        runs = strings(params, "runs", method)
+        if not runs:
+            raise GitexpError(f"{method}: param 'runs' must name at least one run")
+        done, errors = [], []
+        for run in runs:
+            try:
+                done += act(git, run)
+            except GitexpError as error:
+                errors.append({"run": run, "message": str(error)})
+        return {"done": done, "errors": errors}
+
+    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        from gitexp import manage
+
+        return self._each(params, "gitexp/delete",
+                          lambda git, run: [str(ref) for ref in manage.rm(git, manage.resolve_many(git, [run]))])
+
+    def kill(self, params: dict[str, Any]) -> dict[str, Any]:
+        from gitexp import control
+
+        def stop(git, run: str) -> list[str]:
+            result = control.kill(git, [run], wait=KILL_WAIT)
+            if result.still_live:
+                raise GitexpError(f"{', '.join(result.still_live)} did not stop within {KILL_WAIT:g} s",
+                                  hint="its scheduler may be busy; try again")
+            return list(result.stopped)
+
+        return self._each(params, "gitexp/kill", stop)
+
+
+def setup(server: GitexpServer) -> None:
+    feature = Manage(server)
+    server.custom_request("gitexp/delete", feature.delete)
+    server.custom_request("gitexp/kill", feature.kill)
