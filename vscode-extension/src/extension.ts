@@ -1,0 +1,73 @@
+import { type ExtensionContext, commands, window } from 'vscode'
+import { registerCommands } from './commands/register'
+import { Documents } from './documents/provider'
+import { PlotPanel } from './plot/panel'
+import { QueryPanel } from './query/panel'
+import { Repositories } from './repository/registry'
+import { RunTree } from './run/tree'
+import { type RunNode, selectedRuns } from './runs/collect'
+import { RunsTree } from './runs/tree'
+import { Disposable } from './util/disposable'
+import { Terminals } from './vscode/terminal'
+
+/** Wires the parts together; each part owns (and disposes) what it creates. */
+class Extension extends Disposable {
+  constructor(context: ExtensionContext) {
+    super()
+    const output = this.track(window.createOutputChannel('gitexp', { log: true }))
+    const repositories = this.track(new Repositories(output))
+    const runsTree = this.track(new RunsTree(repositories))
+    const runTree = this.track(new RunTree(repositories))
+    const documents = this.track(new Documents(repositories))
+    const commandContext = {
+      output,
+      repositories,
+      runsTree,
+      runTree,
+      terminals: this.track(new Terminals()),
+      plotPanel: this.track(new PlotPanel(context.extensionUri)),
+      queryPanel: this.track(new QueryPanel())
+    }
+    registerCommands(commandContext).forEach(command => this.track(command))
+
+    this.track(
+      runsTree.view.onDidChangeSelection(({ selection }) => {
+        const [first]: RunNode[] = selectedRuns(undefined, selection)
+        if (first) {
+          runTree.show({ repo: first.repo, run: first.run.run })
+        }
+      })
+    )
+    const subscribed = new WeakSet<object>()
+    this.track(
+      repositories.onDidChange(() => {
+        void commands.executeCommand('setContext', 'gitexp.hasRepositories', repositories.list().length > 0)
+        for (const client of repositories.list()) {
+          if (subscribed.has(client)) {
+            continue
+          }
+          subscribed.add(client)
+          client.onDidChangeRuns(({ runs }) => {
+            runTree.runsChanged(client.root, runs)
+            documents.runsChanged(client.root, runs)
+          })
+        }
+      })
+    )
+    void repositories.sync().then(() =>
+      commands.executeCommand('setContext', 'gitexp.hasRepositories', repositories.list().length > 0)
+    )
+  }
+}
+
+let extension: Extension | undefined
+
+export const activate = (context: ExtensionContext): void => {
+  extension = new Extension(context)
+  context.subscriptions.push(extension)
+}
+
+export const deactivate = (): void => {
+  extension?.dispose()
+  extension = undefined
+}

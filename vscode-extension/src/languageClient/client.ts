@@ -1,0 +1,220 @@
+import { basename } from 'path'
+import {
+  EventEmitter,
+  type Event,
+  type LogOutputChannel,
+  Uri,
+  type WorkspaceFolder
+} from 'vscode'
+import {
+  type DynamicFeature,
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+  type StaticFeature
+} from 'vscode-languageclient/node'
+import { Disposable } from '../util/disposable'
+import { errorMessage } from '../util/errors'
+import { missingExecutableMessage, resolveExecutable } from './executable'
+import {
+  type BatchResult,
+  type DiffResult,
+  type ExecuteResult,
+  type FileResult,
+  Method,
+  type QueryResult,
+  type RunDetail,
+  type RunsChanged,
+  type RunsParams,
+  type RunsResult,
+  type SeriesResult
+} from './protocol'
+
+export type ClientState =
+  | { kind: 'starting' }
+  | { kind: 'running' }
+  | { kind: 'failed'; message: string; missingExecutable?: boolean }
+  | { kind: 'stopped' }
+
+/**
+ * A language client that leaves `workspace/executeCommand` to us. With one server per
+ * repository, the stock feature would register `gitexp.runSweep` once per server and
+ * collide; our own command routes the call to the server that owns the document.
+ */
+class GitexpLanguageClient extends LanguageClient {
+  public override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    const method = (feature as Partial<DynamicFeature<unknown>>).registrationType?.method
+    if (method === ExecuteCommandRequest.method) {
+      return
+    }
+    super.registerFeature(feature)
+  }
+}
+
+export interface ClientOptions {
+  root: string
+  executable: string
+  sweepGlob: string
+  output: LogOutputChannel
+}
+
+/**
+ * One `gitexp lsp` process serving one repository, with typed wrappers for each custom
+ * request of PROTOCOL.md. Requests wait for the server to start and reject with its
+ * failure, so callers handle one error path.
+ */
+export class GitexpClient extends Disposable {
+  public readonly root: string
+  public readonly onDidChangeRuns: Event<RunsChanged>
+  public readonly onDidChangeState: Event<ClientState>
+
+  private readonly runsChanged = this.track(new EventEmitter<RunsChanged>())
+  private readonly stateChanged = this.track(new EventEmitter<ClientState>())
+  private client: LanguageClient | undefined
+  private readonly ready: Promise<LanguageClient>
+  private currentState: ClientState = { kind: 'starting' }
+
+  constructor(private readonly options: ClientOptions) {
+    super()
+    this.root = options.root
+    this.onDidChangeRuns = this.runsChanged.event
+    this.onDidChangeState = this.stateChanged.event
+    this.ready = this.start()
+    // Failures are reported through the state; requests see the rejection themselves.
+    this.ready.catch(() => undefined)
+  }
+
+  public get state(): ClientState {
+    return this.currentState
+  }
+
+  public get name(): string {
+    return basename(this.root)
+  }
+
+  public runs(params: RunsParams): Promise<RunsResult> {
+    return this.request(Method.runs, params)
+  }
+
+  public run(run: string): Promise<RunDetail> {
+    return this.request(Method.run, { run })
+  }
+
+  public diff(a: string, b: string): Promise<DiffResult> {
+    return this.request(Method.diff, { a, b })
+  }
+
+  public file(run: string, path: string): Promise<FileResult> {
+    return this.request(Method.file, { run, path })
+  }
+
+  public query(sql: string, limit?: number): Promise<QueryResult> {
+    return this.request(Method.query, limit === undefined ? { sql } : { sql, limit })
+  }
+
+  public series(runs: string[], keys: string[] = []): Promise<SeriesResult> {
+    return this.request(Method.series, { runs, keys })
+  }
+
+  public kill(runs: string[]): Promise<BatchResult> {
+    return this.request(Method.kill, { runs })
+  }
+
+  public delete(runs: string[]): Promise<BatchResult> {
+    return this.request(Method.delete, { runs })
+  }
+
+  /** `workspace/executeCommand` for the server's sweep commands (run / dry run). */
+  public async executeCommand(command: string, args: unknown[]): Promise<ExecuteResult> {
+    const client = await this.ready
+    return (await client.sendRequest(ExecuteCommandRequest.type, {
+      command,
+      arguments: args
+    })) as ExecuteResult
+  }
+
+  public override dispose(): void {
+    const client = this.client
+    this.client = undefined
+    this.setState({ kind: 'stopped' })
+    super.dispose()
+    if (client) {
+      client.dispose(2000).catch(() => undefined)
+    }
+  }
+
+  private async request<R>(method: string, params: object): Promise<R> {
+    const client = await this.ready
+    return client.sendRequest<R>(method, params)
+  }
+
+  private setState(state: ClientState): void {
+    this.currentState = state
+    if (!this.isDisposed) {
+      this.stateChanged.fire(state)
+    }
+  }
+
+  private async start(): Promise<LanguageClient> {
+    const { root, executable, sweepGlob, output } = this.options
+    const command = await resolveExecutable(executable, root)
+    if (command === undefined) {
+      const message = missingExecutableMessage(executable)
+      output.error(message)
+      this.setState({ kind: 'failed', message, missingExecutable: true })
+      throw new Error(message)
+    }
+    const serverOptions: ServerOptions = {
+      command,
+      args: ['lsp'],
+      // No `transport`: TransportKind.stdio would append `--stdio`, which `gitexp lsp` does
+      // not take (stdio is its default).
+      options: { cwd: root }
+    }
+    const folder: WorkspaceFolder = { uri: Uri.file(root), name: basename(root), index: 0 }
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: 'file', pattern: `${root.replace(/\\/g, '/')}/${sweepGlob}` }
+      ],
+      workspaceFolder: folder,
+      outputChannel: output,
+      // The Runs view shows failures as items linking to the output; no pop-ups.
+      revealOutputChannelOn: RevealOutputChannelOn.Never
+    }
+    const client = new GitexpLanguageClient(
+      'gitexp',
+      `gitexp (${basename(root)})`,
+      serverOptions,
+      clientOptions
+    )
+    client.onNotification(Method.runsChanged, (params: RunsChanged) =>
+      this.runsChanged.fire({ runs: params?.runs ?? [] })
+    )
+    this.client = client
+    this.track(
+      client.onDidChangeState(({ newState }) => {
+        if (newState === State.Stopped && this.currentState.kind === 'running') {
+          this.setState({ kind: 'failed', message: `gitexp: the language server for ${root} stopped` })
+        }
+      })
+    )
+    try {
+      await client.start()
+    } catch (error) {
+      const message = `gitexp: the language server for ${root} did not start: ${errorMessage(error)}`
+      output.error(message)
+      this.setState({ kind: 'failed', message })
+      throw new Error(message)
+    }
+    if (this.isDisposed) {
+      await client.dispose(2000)
+      throw new Error('gitexp: the language client was closed')
+    }
+    output.info(`gitexp language server started for ${root} (${command} lsp)`)
+    this.setState({ kind: 'running' })
+    return client
+  }
+}

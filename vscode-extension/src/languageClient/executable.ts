@@ -1,0 +1,54 @@
+import { constants } from 'fs'
+import { access } from 'fs/promises'
+import { delimiter, isAbsolute, join, resolve } from 'path'
+
+export type IsExecutable = (path: string) => Promise<boolean>
+
+const isExecutableFile: IsExecutable = async path => {
+  try {
+    await access(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Where the `gitexp.executable` setting points, or undefined when it names nothing runnable.
+ * Checked up front because a language client that fails to spawn only says "ENOENT";
+ * the user needs to hear which setting to fix. A bare name is looked up on PATH (with
+ * PATHEXT on Windows); a relative path is taken from the repository root.
+ */
+export const resolveExecutable = async (
+  setting: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  isExecutable: IsExecutable = isExecutableFile
+): Promise<string | undefined> => {
+  const name = setting.trim() || 'gitexp'
+  const extensions =
+    process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : ['']
+  if (isAbsolute(name) || name.includes('/') || name.includes('\\')) {
+    const path = resolve(cwd, name)
+    for (const ext of extensions) {
+      if (await isExecutable(path + ext)) {
+        return path + ext
+      }
+    }
+    return undefined
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    for (const ext of extensions) {
+      const candidate = join(dir, name + ext)
+      if (await isExecutable(candidate)) {
+        return candidate
+      }
+    }
+  }
+  return undefined
+}
+
+export const missingExecutableMessage = (setting: string): string =>
+  `gitexp: cannot find the executable "${setting || 'gitexp'}" (setting gitexp.executable). ` +
+  'Install it with "pip install gitexp" in the environment VS Code sees, or set ' +
+  'gitexp.executable to its full path (e.g. .venv/bin/gitexp).'

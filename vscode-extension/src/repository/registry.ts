@@ -1,0 +1,131 @@
+import { EventEmitter, type Event, type LogOutputChannel, commands, window, workspace } from 'vscode'
+import { GitexpClient } from '../languageClient/client'
+import { Disposable } from '../util/disposable'
+import { collectRepoRoots, rootForPath } from './roots'
+
+export interface Settings {
+  executable: string
+  sweepGlob: string
+}
+
+const readSettings = (): Settings => {
+  const config = workspace.getConfiguration('gitexp')
+  return {
+    executable: config.get<string>('executable', 'gitexp'),
+    sweepGlob: config.get<string>('sweepFiles', '**/*.{yml,yaml}')
+  }
+}
+
+/**
+ * The repositories of the workspace, one language server each. Follows workspace folder
+ * changes and restarts every server when a setting they were started with changes.
+ */
+export class Repositories extends Disposable {
+  public readonly onDidChange: Event<void>
+  private readonly changed = this.track(new EventEmitter<void>())
+  private readonly clients = new Map<string, GitexpClient>()
+  private settings = readSettings()
+  private syncing: Promise<void> = Promise.resolve()
+  private toldMissing = false
+
+  constructor(private readonly output: LogOutputChannel) {
+    super()
+    this.onDidChange = this.changed.event
+    this.track(workspace.onDidChangeWorkspaceFolders(() => this.sync()))
+    this.track(
+      workspace.onDidChangeConfiguration(event => {
+        if (
+          event.affectsConfiguration('gitexp.executable') ||
+          event.affectsConfiguration('gitexp.sweepFiles')
+        ) {
+          this.restart()
+        }
+      })
+    )
+    this.track({ dispose: () => this.stopAll() })
+  }
+
+  /** Resolves once the current workspace folders have their clients. */
+  public sync(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.syncNow())
+    return this.syncing
+  }
+
+  public restart(): void {
+    this.settings = readSettings()
+    this.toldMissing = false
+    this.stopAll()
+    this.changed.fire()
+    void this.sync()
+  }
+
+  public list(): GitexpClient[] {
+    return [...this.clients.values()]
+  }
+
+  public get(root: string): GitexpClient | undefined {
+    return this.clients.get(root)
+  }
+
+  /** The client whose repository holds a file system path. */
+  public forPath(path: string): GitexpClient | undefined {
+    const root = rootForPath([...this.clients.keys()], path)
+    return root === undefined ? undefined : this.clients.get(root)
+  }
+
+  private async syncNow(): Promise<void> {
+    const folders = (workspace.workspaceFolders ?? [])
+      .filter(folder => folder.uri.scheme === 'file')
+      .map(folder => folder.uri.fsPath)
+    const roots = await collectRepoRoots(folders)
+    if (this.isDisposed) {
+      return
+    }
+    let changed = false
+    for (const [root, client] of this.clients) {
+      if (!roots.includes(root)) {
+        client.dispose()
+        this.clients.delete(root)
+        changed = true
+      }
+    }
+    for (const root of roots) {
+      if (!this.clients.has(root)) {
+        const client = new GitexpClient({ root, output: this.output, ...this.settings })
+        client.onDidChangeState(state => {
+          if (state.kind === 'failed' && state.missingExecutable) {
+            this.tellMissing(state.message)
+          }
+          this.changed.fire()
+        })
+        this.clients.set(root, client)
+        changed = true
+      }
+    }
+    if (changed) {
+      this.changed.fire()
+    }
+  }
+
+  /** Once per setting value, however many repositories: the fix is the same for all. */
+  private tellMissing(message: string): void {
+    if (this.toldMissing) {
+      return
+    }
+    this.toldMissing = true
+    void window.showErrorMessage(message, 'Open Settings', 'Show Output').then(answer => {
+      if (answer === 'Open Settings') {
+        void commands.executeCommand('workbench.action.openSettings', 'gitexp.executable')
+      } else if (answer === 'Show Output') {
+        this.output.show()
+      }
+    })
+  }
+
+  private stopAll(): void {
+    for (const client of this.clients.values()) {
+      client.dispose()
+    }
+    this.clients.clear()
+  }
+}
