@@ -7,6 +7,7 @@ one-line message and an exit code (2 for bad input); `--debug` shows the traceba
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped: never wrap table cells, a line per row
+    out = Console(highlight=False, soft_wrap=True, width=100_000)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _debug = False
 
@@ -88,31 +91,65 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Rerun only the runs without a completed record."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Allow sweeps larger than the safety limit."),
     live_interval: float = typer.Option(30.0, "--live-interval", help="Seconds between live record commits."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", metavar="0,2|all|none",
+                                       help="GPUs to use (default: git config gitexp.gpus, else all visible)."),
+    detach: bool = typer.Option(False, "-d", "--detach", help="Run the scheduler in the background and return."),
+    backend: str = typer.Option("local", "--backend", help="Where runs execute: local, ray, or farm (Slurm / runx FARM)."),
+    address: Optional[str] = typer.Option(None, "--address", metavar="HOST:PORT",
+                                          help="--backend ray: the cluster (default: Ray's own lookup, else a local one)."),
 ) -> None:
     """Expand a sweep, snapshot the code once, and run every job."""
+    from gitexp import control
     from gitexp import launch as launcher
+    from gitexp.progress import Progress
 
     git = _repo()
     options = launcher.LaunchOptions(
         name=name, jobs=jobs, sets=tuple(set_), sweep_overrides=tuple(sweep), sample=sample, seed=seed,
         only=tuple(only), exclude=tuple(exclude), allow_large=yes, resume=resume, live_interval=live_interval,
+        gpus=gpus,
     )
     if dry_run:
         for line in launcher.dry_run(git, sweep_file, options):
             sys.stdout.write(line + "\n")
         return
+    if detach and not os.environ.get(control.ENV_DETACHED):
+        started = control.detach(git, sys.argv[1:])
+        err.print(f"gitexp: {started.announcement}", markup=False)
+        err.print(f"gitexp: scheduler pid {started.pid} in the background; output in {started.log}\n"
+                  "        watch: gitexp ps | gitexp logs -f RUN   stop: gitexp kill RUN|SWEEP", markup=False)
+        return
     prefix = jobs > 1
+    progress = Progress(git.gitexp_dir, err)
+    options.progress = progress
 
     def echo(run_name: str, line: bytes) -> None:
+        if progress.live_mode:
+            progress.output((f"[{run_name}] " if prefix else "") + line.decode(errors="replace"))
+            return
         stream = sys.stdout.buffer
         stream.write((f"[{run_name}] ".encode() if prefix else b"") + line)
         stream.flush()
 
+    def on_queued(runs) -> None:
+        err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
+        progress.queued(runs)
+
     options.echo = echo
-    result = launcher.launch(
-        git, sweep_file, options,
-        on_queued=lambda runs: err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]"),
-    )
+    from gitexp.backends import open_backend
+
+    options.backend = open_backend(backend, git, address)
+    if options.backend:
+        options.slots = options.backend.slots()
+    try:
+        result = launcher.launch(
+            git, sweep_file, options,
+            on_queued=on_queued,
+        )
+    finally:
+        progress.close()
+        if options.backend:
+            options.backend.close()
     if result.skipped:
         err.print(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
     table = Table(title=f"sweep {result.sweep}", title_justify="left", box=None)
@@ -129,6 +166,88 @@ def run(
         raise typer.Exit(1)
 
 
+# -- live runs --------------------------------------------------------------------
+
+
+@app.command()
+def ps(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List queued and running runs of every sweep (runs of a dead scheduler become lost)."""
+    from gitexp import control
+
+    rows = control.ps(_repo())
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("gitexp: nothing is running")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("run", "status", "gpu", "pid", "elapsed", "metrics"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:4])
+        table.add_row(r["run"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")), r["placement"] or "-",
+                      _fmt(r["pid"]), f"{r['elapsed']:.0f}s" if r["elapsed"] is not None else "-", metrics)
+    out.print(table)
+
+
+@app.command()
+def logs(
+    run_: str = typer.Argument(..., metavar="RUN"),
+    follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing while the run runs."),
+) -> None:
+    """Print a run's output (stdout and stderr)."""
+    from gitexp import control
+
+    stream = sys.stdout.buffer
+    for chunk in control.logs(_repo(), run_, follow=follow):
+        stream.write(chunk)
+        stream.flush()
+
+
+@app.command()
+def kill(
+    targets: List[str] = typer.Argument(..., metavar="RUN|SWEEP...", help="Runs, or whole sweeps, to stop."),
+    wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the records to say cancelled."),
+) -> None:
+    """Stop queued or running runs cleanly; they are recorded as cancelled."""
+    from gitexp import control
+
+    result = control.kill(_repo(), list(targets), wait=wait)
+    for run_id, status in result.stopped.items():
+        err.print(f"gitexp: {run_id} {status}", markup=False)
+    if result.still_live:
+        err.print(f"gitexp: still stopping after {wait:.0f}s: {', '.join(result.still_live)}", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command("gpus")
+def gpus_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The GPUs gitexp sees (NVML): memory, utilisation, processes, and what sweeps reserved."""
+    from gitexp import control, gpus
+
+    devices = gpus.open_devices()
+    readings = devices.read() if devices else []
+    reserved = control.FileLedger(_repo()).read()
+    rows = [{"index": g.index, "name": g.name, "total_mib": round(g.total_mib), "used_mib": round(g.used_mib),
+             "utilization": g.utilization, "processes": [p.pid for p in g.processes],
+             "reserved_by": [e["run"] for e in reserved if g.index in e["gpus"]]} for g in readings]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("gitexp: no GPU found (NVML); runs use CPU slots (--jobs N)")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("gpu", "name", "memory", "util", "procs", "reserved by"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["index"]), r["name"], f"{r['used_mib']}/{r['total_mib']} MiB",
+                      _fmt(r["utilization"]) + ("%" if r["utilization"] is not None else ""),
+                      str(len(r["processes"])), ", ".join(r["reserved_by"]) or "-")
+    out.print(table)
+
+
 # -- read side ----------------------------------------------------------------------
 
 
@@ -136,14 +255,30 @@ def run(
 def ls(
     sweep: Optional[str] = typer.Argument(None, help="Only this sweep."),
     sweep_opt: Optional[str] = typer.Option(None, "--sweep", help="Only this sweep."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Sort by a metric or param (numerically)."),
+    ascending: bool = typer.Option(False, "--asc", help="Smallest first when sorting."),
+    filter_: Optional[str] = typer.Option(None, "--filter", help="Substring of run id, status or key=value."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many runs."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """List runs, newest first: sweep, run, status, age, key params and metrics."""
-    from gitexp import inspect
+    """List runs, newest first: sweep, run, status, age, params that vary and metrics.
 
-    runs = inspect.load_all(_repo(), sweep or sweep_opt)
-    rows = [{"run": r.id, "sweep": r.ref.sweep, "name": r.ref.name, "status": r.status,
-             "created": r.info.get("created"), "params": r.params, "metrics": r.metrics} for r in runs]
+    `gitexp ls SWEEP --sort acc` is runx's `sumx`: only the params that differ across the
+    sweep, the summary metrics, epochs and time per epoch, sorted numerically.
+    """
+    from gitexp import index, recorder, remote
+
+    git = _repo()
+    sweep = sweep or sweep_opt
+    if sweep and sort and not as_json and not filter_:
+        _print_result(index.sweep_table(git, sweep, sort=sort, descending=not ascending,
+                                        reconcile=recorder.reconcile), "table", limit)
+        return
+    _, rows = index.list_runs(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_,
+                              limit=limit, reconcile=recorder.reconcile)
+    origins = {str(ref): origin for ref, origin in remote.origins(git).items()}
+    for row in rows:
+        row["origin"] = origins.get(row["run"])
     if as_json:
         _print_json(rows)
         return
@@ -155,13 +290,41 @@ def ls(
     for r in rows:
         metric_keys += [k for k in r["metrics"] if k not in metric_keys]
     table = Table(box=None, pad_edge=False)
-    for column in ["sweep", "run", "status", "age", *varying, *metric_keys[:6]]:
-        table.add_column(column, overflow="fold")
+    shared = ["origin"] if origins else []  # only once runs were pulled from a remote
+    for column in ["sweep", "run", "status", "age", *shared, *varying, *metric_keys[:6]]:
+        table.add_column(column, no_wrap=column in ("sweep", "run"))
     for r in rows:
         table.add_row(r["sweep"], r["name"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-                      _age(r["created"]), *[_fmt(r["params"].get(k)) for k in varying],
+                      _age(r["created"]), *[_fmt(r[k]) for k in shared], *[_fmt(r["params"].get(k)) for k in varying],
                       *[_fmt(r["metrics"].get(k)) for k in metric_keys[:6]])
     out.print(table)
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help='SQL; a statement with no FROM reads `runs`: "select * order by acc desc".'),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, json or markdown."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many rows."),
+) -> None:
+    """SQL over every run (DuckDB, read-only): tables runs, series, params, metrics."""
+    from gitexp import index, recorder
+
+    if fmt not in ("table", "csv", "json", "markdown"):
+        raise GitexpError(f"--format {fmt!r}: expected table, csv, json or markdown")
+    _print_result(index.run_query(_repo(), sql, limit=limit, reconcile=recorder.reconcile), fmt, None)
+
+
+def _print_result(result: Any, fmt: str, limit: int | None) -> None:
+    from gitexp import index
+
+    if limit is not None and len(result.rows) > limit:
+        from dataclasses import replace
+
+        result = replace(result, rows=result.rows[:limit], truncated=True)
+    if fmt == "table" and out.is_terminal:
+        out.print(index.table(result, out.width))
+    else:
+        sys.stdout.write(index.render(result, fmt, width=out.width if out.is_terminal else 100).rstrip("\n") + "\n")
 
 
 def _varying_keys(params: list[dict[str, Any]]) -> list[str]:
@@ -298,7 +461,39 @@ def gc(
     from gitexp import manage
 
     result = manage.gc(_repo(), prune=not no_prune)
-    err.print(f"gitexp: removed {len(result.folders_removed)} run folder(s), {result.bytes_freed / 1e6:.1f} MB")
+    extra = f", artifacts of {len(result.artifacts_removed)} run(s)" if result.artifacts_removed else ""
+    err.print(f"gitexp: removed {len(result.folders_removed)} run folder(s){extra}, {result.bytes_freed / 1e6:.1f} MB")
+
+
+@app.command("tensorboard")
+def tensorboard_(
+    runs: Optional[List[str]] = typer.Argument(None, metavar="[RUN|SWEEP]...", help="Runs or sweeps (default: all)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: first free from 6006)."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Only write the event files into this folder."),
+) -> None:
+    """Start TensorBoard on 127.0.0.1 over runs: their scalars, and HParams to compare them."""
+    import shutil
+    import tempfile
+
+    from gitexp import tensorboard as tb
+
+    git = _repo()
+    chosen = tb.select(git, list(runs or []))
+    if not chosen:
+        raise GitexpError("no runs to show", hint="start one with `gitexp run SWEEP.yml`")
+    if export is not None:
+        ids = tb.materialize(git, chosen, export)
+        err.print(f"gitexp: wrote event files of {len(ids)} run(s) to {export}")
+        return
+    logdir = Path(tempfile.mkdtemp(prefix="gitexp-tensorboard-"))
+    try:
+        ids = tb.materialize(git, chosen, logdir)
+        err.print(f"gitexp: {len(ids)} run(s) in {logdir}; Ctrl-C stops TensorBoard")
+        code = tb.serve(logdir, port, echo=lambda line: err.print(line, markup=False))
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+    if code not in (0, 130):
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -320,6 +515,49 @@ def apply(run_: str = typer.Argument(..., metavar="RUN")) -> None:
 
     run, changed = manage.apply(_repo(), run_)
     err.print(f"gitexp: working tree now has the code of {run} ({len(changed)} file(s) differ from HEAD)")
+
+
+@app.command()
+def push(
+    remote: Optional[str] = typer.Argument(None, help="A git remote name or URL (default: origin)."),
+    runs: List[str] = typer.Argument(None, metavar="[RUN|SWEEP...]", help="What to push (default: every run)."),
+) -> None:
+    """Share runs: push their refs (and the objects they need) to a git remote."""
+    from gitexp import remote as remotes
+
+    result = remotes.push(_repo(), remote, list(runs or []))
+    err.print(f"gitexp: pushed to {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
+              f"{len(result.unchanged)} already there")
+    for run_id, why in result.rejected.items():
+        err.print(f"gitexp: {run_id}: refused by {result.remote} ({why}): it holds a different run of that name; "
+                  f"`gitexp pull {result.remote}` keeps both", markup=False)
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pull(remote: Optional[str] = typer.Argument(None, help="A git remote name or URL (default: origin).")) -> None:
+    """Bring runs from a git remote; a run never overwrites a different local run of the same name."""
+    from gitexp import remote as remotes
+
+    result = remotes.pull(_repo(), remote)
+    err.print(f"gitexp: pulled from {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
+              f"{len(result.unchanged)} unchanged, {len(result.kept_local)} newer here")
+    for theirs, local in result.renamed.items():
+        err.print(f"gitexp: {theirs} differs from the local run of that name; theirs kept as {local}", markup=False)
+
+
+@app.command()
+def lsp(
+    tcp: Optional[str] = typer.Option(None, "--tcp", metavar="HOST:PORT",
+                                      help="Serve on a loopback TCP port instead of stdio (for debugging)."),
+    stdio: bool = typer.Option(True, "--stdio", hidden=True, help="Serve on stdio (the default; accepted "
+                               "because language clients pass it)."),
+) -> None:
+    """Start the language server the editor extension talks to (stdio)."""
+    import gitexp_lsp
+
+    gitexp_lsp.main(tcp)
 
 
 def main() -> None:

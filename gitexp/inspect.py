@@ -19,7 +19,7 @@ def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
     with git.cat_file() as cat:
         runs = [store.load_run(git, cat, ref, commit) for ref, commit in refs.items()]
     runs = recorder.reconcile(git, runs)
-    runs.sort(key=lambda r: (str(r.info.get("created") or ""), r.id), reverse=True)
+    runs.sort(key=lambda r: (str(r.info.get("created") or ""), str(r.info.get("started") or "")), reverse=True)
     return runs
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 import uuid
@@ -18,15 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gitexp import liveness, record, recorder, store
-from gitexp.errors import GitexpError, RefConflictError
+from gitexp import artifacts, control, environment, gpus, liveness, record, recorder, stdout_metrics, store, tensorboard
+from gitexp.backends import Job
+from gitexp.errors import RefConflictError
 from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
 from gitexp.git import Git
 from gitexp.refs import RunRef, check_name
-from gitexp.scheduler import CpuSlots, Placement, Scheduler, Slots, Task
+from gitexp.progress import Watched
+from gitexp.scheduler import Placement, Scheduler, Slots, Task
 from gitexp.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
 
 DEFAULT_LIVE_INTERVAL = 30.0
+FRESH_SNAPSHOT_SECONDS = 2.0  # a first job starting this soon after the snapshot skips the re-check
 
 
 @dataclass
@@ -45,6 +47,9 @@ class LaunchOptions:
     output_cap: int = DEFAULT_OUTPUT_CAP
     echo: Callable[[str, bytes], None] | None = None  # (run name, output line)
     slots: Slots | None = None
+    backend: Any = None  # a gitexp.backends.Backend (ray, farm); None runs local processes
+    gpus: str | None = None  # --gpus 0,2 | all | none
+    progress: Any = None  # a gitexp.progress.Progress told of every start and end
 
 
 @dataclass
@@ -79,6 +84,8 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
         allow_large=options.allow_large,
     )
     check_name(sweep.name, "sweep")
+    if sweep.options.get("metrics"):
+        stdout_metrics.compile_patterns(sweep.options["metrics"])  # bad regexes fail before any write
     return sweep
 
 
@@ -104,10 +111,6 @@ def _assign_names(sweep_name: str, specs, existing: dict[RunRef, str]) -> list[R
         used.add(name)
         refs.append(RunRef(sweep_name, name))
     return refs
-
-
-def _python_env() -> dict[str, Any]:
-    return {"python": sys.version.split()[0], "executable": sys.executable}
 
 
 def _resume_plan(git: Git, sweep, existing: dict[RunRef, str]):
@@ -148,7 +151,11 @@ class _Launch:
         self.outcomes: dict[RunRef, RunOutcome] = {}
         self.invocation_dir = Path.cwd().resolve()
         self._checkout: Path | None = None
+        self.snapshot_time = time.time()
         self._echo_lock = threading.Lock()
+        self.stops = control.StopRequests(git)
+        self.ingests: dict[RunRef, tensorboard.Ingest] = {}
+        self.last_ingest: dict[RunRef, float] = {}
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]]) -> list[RunRef]:
@@ -193,7 +200,8 @@ class _Launch:
             "cwd": cwd, "logdir": str(logdir),
             "sweep_file": str(self.sweep.path) if self.sweep.path else None,
             "sweep_hash": self.sweep.content_hash, "excluded_files": list(self.snapshot.excluded),
-            "environment": _python_env(), "scheduler": liveness.owner(), "attempt_id": None, "attempts": [],
+            "environment": environment.capture(spec.params), "scheduler": liveness.owner(),
+            "attempt_id": None, "attempts": [],
         }
 
     # -- scheduler hooks ----------------------------------------------------------
@@ -202,26 +210,32 @@ class _Launch:
         spec, info = self.specs[run], self.infos[run]
         files = record.RunFiles.for_run(self.git.gitexp_dir, run)
         files.create()
-        for stale in (files.series, files.summary_overrides):
+        for stale in (files.series, files.summary_overrides, files.meta / artifacts.MANIFEST):
             stale.unlink(missing_ok=True)
-        cwd = self._code_dir()
+        self.ingests[run] = tensorboard.Ingest(files.dir)
+        backend = self.options.backend
+        cwd = self._code_dir() if backend is None else Path(info["cwd"])  # remote: inside the snapshot
         env = dict(os.environ)
         env.update({
             record.ENV_RUN_DIR: str(files.dir), record.ENV_RUN: run.id, "LOGDIR": str(files.dir),
             record.ENV_PARAMS: json.dumps(spec.params, default=str), "PYTHONUNBUFFERED": "1",
         })
-        if self.sweep.options.get("PYTHONPATH"):
-            extra = str(self.sweep.options["PYTHONPATH"])
+        if self.sweep.options.get("pythonpath"):
+            extra = str(self.sweep.options["pythonpath"])
             env["PYTHONPATH"] = extra + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        if placement.gpus:
-            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, placement.gpus))
+        env.update(placement.env())
         output = CappedOutput(files.output, self.options.output_cap)
         echo = self.options.echo
-        process = Process(tuple(info["commands"]), cwd, env, output,
-                          on_line=(lambda line, n=run.name: echo(n, line)) if echo else None,
-                          reaper=self.reaper)
+        on_line = stdout_metrics.line_hook(self.sweep.options.get("metrics"), files,
+                                           (lambda line, n=run.name: echo(n, line)) if echo else None)
+        if backend is None:
+            process = Process(tuple(info["commands"]), cwd, env, output, on_line=on_line, reaper=self.reaper)
+        else:
+            process = backend.process(Job(run, tuple(info["commands"]), str(cwd), env, output, on_line,
+                                          self.snapshot.commit, files.dir, dict(task.resources), self.sweep.options))
         process.start()
+        info["backend"] = backend.name if backend else "local"
+        info["where"] = getattr(process, "where", None) or {"host": record.hostname()}
         info.update(status="running", started=record.now_iso(), ended=None, exit_code=None,
                     gpus=list(placement.gpus), placement={"slot": placement.slot, "reason": placement.reason,
                                                          "estimate_mib": placement.estimate_mib},
@@ -237,9 +251,15 @@ class _Launch:
         info = self.infos[run]
         output = self.outputs.pop(run)
         data = output.close()
+        info["where"] = getattr(process, "where", None) or info.get("where")  # remote: known once it ran
         ended = time.time()
         if cancelled:
             status = "cancelled"
+            self.stops.clear(run)
+        elif getattr(process, "lost", None):  # a remote backend lost the job (node died)
+            status = "lost"
+            info["lost_reason"] = process.lost
+            exit_code = None
         elif exit_code == 0:
             status = "completed"
         else:
@@ -251,20 +271,31 @@ class _Launch:
             info["failure"] = f"timed out after {self.sweep.options.get('timeout')} s"
         info["attempts"] = list(info.get("attempts", [])) + [{
             "attempt_id": info["attempt_id"], "started": info["started"], "ended": info["ended"],
-            "status": status, "exit_code": exit_code, "gpus": info["gpus"]}]
+            "status": status, "exit_code": exit_code, "gpus": info["gpus"], "placement": info["placement"]}]
+        oom = status == "failed" and placement.gpus and not task.resources.get("alone") \
+            and gpus.is_out_of_memory(exit_code, data)
+        if oom:
+            info["failure"] = "CUDA out of memory: retrying once alone on a GPU"
         self._commit(run, status, output=data)
         files = record.RunFiles.for_run(self.git.gitexp_dir, run)
+        self.ingests.pop(run, None)
         metrics = record.summarize(record.read_series(files.series), record.read_json(files.summary_overrides, {}))
         self.outcomes[run] = RunOutcome(run, status, exit_code, metrics, info["duration"])
+        if oom:
+            return Task(run, {**task.resources, "alone": True}, task.attempt)
         retries = int(self.sweep.options.get("retries", 0) or 0)
         if status == "failed" and task.attempt < retries:
             return Task(run, task.resources, task.attempt + 1)
         return None
 
+    def stop_requests(self) -> set[RunRef]:
+        return self.stops.pending(self.sweep.name)
+
     def cancel_queued(self, task: Task) -> None:
         run: RunRef = task.key
         info = self.infos[run]
         info.update(status="cancelled", ended=record.now_iso())
+        self.stops.clear(run)
         self._commit(run, "cancelled before it started")
         self.outcomes[run] = RunOutcome(run, "cancelled")
 
@@ -272,10 +303,16 @@ class _Launch:
         now = time.monotonic()
         for task, _, _ in running:
             run = task.key
+            if now - self.last_ingest.get(run, 0.0) >= tensorboard.POLL_SECONDS:
+                self.ingests[run].poll()
+                self.last_ingest[run] = now
             if now - self.last_commit.get(run, now) >= self.options.live_interval:
                 self._commit(run, "progress", output=self.outputs[run].content())
 
     def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
+        if run in self.ingests:
+            self.ingests[run].poll()
+        self.infos[run]["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
         self.commits[run] = recorder.commit_run(self.git, run, self.infos[run], self.commits.get(run),
                                                 f"gitexp: {run} {what}", output=output)
         self.last_commit[run] = time.monotonic()
@@ -284,6 +321,9 @@ class _Launch:
     def _code_dir(self) -> Path:
         """The workspace while it still matches S, else a private checkout of S."""
         if self._checkout is None:
+            if not self.outputs and not self.outcomes \
+                    and time.time() - self.snapshot_time < FRESH_SNAPSHOT_SECONDS:
+                return self.invocation_dir  # first job, just snapshotted: nothing can have run yet
             tree, _ = workspace_tree(self.git)
             if tree == self.snapshot.tree:
                 return self.invocation_dir
@@ -315,6 +355,9 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         plan, skipped = _resume_plan(git, sweep, existing)
     else:
         plan, skipped = [(spec, None) for spec in sweep.runs], []
+    slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, control.FileLedger(git))
+    for spec, _ in plan:
+        slots.check(spec.resources)  # an impossible request fails before anything is written
     snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
     if not plan:
         return LaunchResult(sweep.name, snapshot.commit, [], skipped, False)
@@ -325,7 +368,8 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
             on_queued(runs)
         tasks = [Task(run, dict(hooks.specs[run].resources)) for run in runs]
         timeout = sweep.options.get("timeout")
-        scheduler = Scheduler(options.slots or CpuSlots(options.jobs), hooks,
+        watched = Watched(hooks, options.progress) if options.progress else hooks
+        scheduler = Scheduler(slots, watched,
                               timeout=float(timeout) if timeout else None)
         finished = scheduler.run(tasks)
     finally:

@@ -8,12 +8,14 @@ back to the user, and `apply` refuses to overwrite uncommitted work.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from gitexp import store
 from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
 from gitexp.git import ZERO_SHA, Git
-from gitexp.refs import RunRef, check_name
+from gitexp.refs import INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, check_name
 
 
 def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
@@ -33,17 +35,27 @@ def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
 
 
 def rm(git: Git, targets: list[tuple[RunRef, str]]) -> list[RunRef]:
+    """Delete run refs, and the origin refs of pulled runs, which would keep their objects alive."""
     removed = []
+    origins = _refs_under(git, ORIGIN_PREFIX)
     for run, commit in targets:
         store.delete_ref(git, run, commit)
         removed.append(run)
+        for ref in origins:
+            if ref.endswith(f"/{run.sweep}/{run.name}"):
+                git.run("update-ref", "-d", ref, check=False)
     return removed
+
+
+def _refs_under(git: Git, prefix: str) -> list[str]:
+    return git.run("for-each-ref", "--format=%(refname)", prefix).split()
 
 
 @dataclass
 class GcResult:
     folders_removed: list[str]
     bytes_freed: int
+    artifacts_removed: list[str] = field(default_factory=list)  # run ids cleared under the artifact root
 
 
 def gc(git: Git, prune: bool = True) -> GcResult:
@@ -62,15 +74,21 @@ def gc(git: Git, prune: bool = True) -> GcResult:
                 removed.append(run_id)
             if not any(sweep_dir.iterdir()):
                 sweep_dir.rmdir()
+    from gitexp import artifacts
+
+    elsewhere, more = artifacts.remove_orphans(artifacts.configured_root(git.root), live)
+    freed += more
     checkouts = git.gitexp_dir / "checkouts"
     if checkouts.exists():
         needed = {_snapshot_of(git, commit) for commit in store.list_runs(git).values()}
         for folder in checkouts.iterdir():
             if folder.name not in needed:
                 shutil.rmtree(folder, ignore_errors=True)
+    for ref in _refs_under(git, INCOMING_PREFIX):  # pull's staging area: merged already
+        git.run("update-ref", "-d", ref, check=False)
     if prune:
         git.run("prune", "--expire=now")
-    return GcResult(removed, freed)
+    return GcResult(removed, freed, elsewhere)
 
 
 def _snapshot_of(git: Git, commit: str) -> str:
@@ -115,7 +133,12 @@ def apply(git: Git, text: str) -> tuple[RunRef, list[str]]:
     if clashes:
         raise WorkspaceError(f"refusing to apply {run}: it would overwrite untracked {', '.join(clashes[:5])}",
                              hint="move those files away first")
-    changed = [line.split("\t", 1)[1] for line in
-               git.run("diff", "--name-status", "--no-renames", snapshot).splitlines() if "\t" in line]
-    git.run("restore", f"--source={snapshot}", "--worktree", "--", ".")
+    # tree against tree: a work-tree diff would refresh (write) the user's index
+    changed = [p for p in git.run("diff-tree", "-r", "-z", "--name-only", "HEAD", snapshot, check=False).split("\0") if p]
+    # restore through a copy of the index: it may refresh stat data, and the real index is not ours.
+    with tempfile.TemporaryDirectory(prefix="gitexp-apply-") as tmp:
+        index = Path(tmp) / "index"
+        if (git.git_dir / "index").exists():
+            shutil.copyfile(git.git_dir / "index", index)
+        git.run("restore", f"--source={snapshot}", "--worktree", "--", ".", env={"GIT_INDEX_FILE": str(index)})
     return run, changed

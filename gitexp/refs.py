@@ -2,6 +2,8 @@
 
     refs/experiments/<sweep>/<run>   -> run commit R (R^1 = snapshot S, S^1 = user's HEAD)
     refs/gitexp/tmp/<pid>-<n>        -> scratch ref used only while fast-import writes commits
+    refs/gitexp/incoming/<remote>/.. -> what `gitexp pull` fetched, before it is merged in
+    refs/gitexp/origin/<remote>/<sweep>/<run> -> the commit a pulled run arrived as
 
 Sweep and run names are restricted to [A-Za-z0-9._-] so a ref name never needs quoting and
 `<sweep>/<run>` is unambiguous.
@@ -17,6 +19,8 @@ from gitexp.errors import GitexpError
 
 EXPERIMENTS = "refs/experiments/"
 TMP_PREFIX = "refs/gitexp/tmp/"
+INCOMING_PREFIX = "refs/gitexp/incoming/"
+ORIGIN_PREFIX = "refs/gitexp/origin/"
 _VALID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 MAX_NAME = 120
 

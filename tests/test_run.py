@@ -27,72 +27,72 @@ def record(repo, ref: str, name: str = "run.json"):
 
 
 def test_sweep_becomes_one_ref_per_run_sharing_one_snapshot(repo):
-    repo.write("sweep.yml", SWEEP)
+    repo.write("exp.yml", SWEEP)
     repo.write("train.py", repo.path.joinpath("train.py").read_text() + "# uncommitted edit\n")
     before = user_state(repo)
 
-    proc = repo.gitexp("run", "sweep.yml")
+    proc = repo.gitexp("run", "exp.yml")
 
     assert user_state(repo) == before
     refs = repo.refs()
-    assert sorted(refs) == ["refs/experiments/sweep/lr0.01", "refs/experiments/sweep/lr0.1"]
+    assert sorted(refs) == ["refs/experiments/exp/lr0.01", "refs/experiments/exp/lr0.1"]
     snapshots = {repo.git("rev-parse", f"{sha}^1").strip() for sha in refs.values()}
     assert len(snapshots) == 1
     snapshot = snapshots.pop()
     assert repo.git("rev-parse", f"{snapshot}^1").strip() == repo.git("rev-parse", "HEAD").strip()
     assert "# uncommitted edit" in repo.show(f"{snapshot}:train.py")
-    assert "sweep.yml" in repo.git("ls-tree", "--name-only", snapshot)
+    assert "exp.yml" in repo.git("ls-tree", "--name-only", snapshot)
 
-    info = record(repo, "refs/experiments/sweep/lr0.1")
+    info = record(repo, "refs/experiments/exp/lr0.1")
     run_dir = info["logdir"]
     assert info["schema"] == 1 and info["status"] == "completed" and info["exit_code"] == 0
     assert info["params"]["lr"] == 0.1
     assert info["command"] == f"python train.py --lr 0.1 --logdir {run_dir}"
     assert info["snapshot"] == snapshot and info["base_commit"] == repo.git("rev-parse", "HEAD").strip()
     assert info["started"] and info["ended"] and info["duration"] >= 0
-    assert run_dir.endswith(".git/gitexp/runs/sweep/lr0.1")
-    assert json.loads(repo.show("refs/experiments/sweep/lr0.1:.gitexp/metrics.json")) == {
+    assert run_dir.endswith(".git/gitexp/runs/exp/lr0.1")
+    assert json.loads(repo.show("refs/experiments/exp/lr0.1:.gitexp/metrics.json")) == {
         "loss": pytest.approx(0.1 / 3), "acc": pytest.approx(0.7)}
-    series = [json.loads(line) for line in record(repo, "refs/experiments/sweep/lr0.1", "metrics.jsonl").splitlines()]
+    series = [json.loads(line) for line in record(repo, "refs/experiments/exp/lr0.1", "metrics.jsonl").splitlines()]
     assert [(p["step"], p["key"]) for p in series][:2] == [(0, "loss"), (0, "acc")]
-    output = record(repo, "refs/experiments/sweep/lr0.1", "output.log")
+    output = record(repo, "refs/experiments/exp/lr0.1", "output.log")
     assert f"trained lr 0.1 logdir {run_dir} env {run_dir}" in output
     assert "trained lr 0.1" in proc.stdout  # streamed to the terminal too
 
 
 def test_failing_run_is_recorded_failed_and_others_still_run(repo):
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  fail: [true, false]\n")
-    proc = repo.gitexp("run", "sweep.yml", check=False)
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  fail: [true, false]\n")
+    proc = repo.gitexp("run", "exp.yml", check=False)
     assert proc.returncode == 1
-    failed = record(repo, "refs/experiments/sweep/fail_True")
+    failed = record(repo, "refs/experiments/exp/fail_True")
     assert failed["status"] == "failed" and failed["exit_code"] == 3
-    assert "boom" in record(repo, "refs/experiments/sweep/fail_True", "output.log")
-    assert record(repo, "refs/experiments/sweep/fail_False")["status"] == "completed"
+    assert "boom" in record(repo, "refs/experiments/exp/fail_True", "output.log")
+    assert record(repo, "refs/experiments/exp/fail_False")["status"] == "completed"
 
 
 def test_rerun_gets_new_names_and_keeps_old_records(repo):
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.5]\n")
-    repo.gitexp("run", "sweep.yml")
-    repo.gitexp("run", "sweep.yml")
-    assert sorted(repo.refs()) == ["refs/experiments/sweep/lr0.5", "refs/experiments/sweep/lr0.5-2"]
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.5]\n")
+    repo.gitexp("run", "exp.yml")
+    repo.gitexp("run", "exp.yml")
+    assert sorted(repo.refs()) == ["refs/experiments/exp/lr0.5", "refs/experiments/exp/lr0.5-2"]
 
 
 def test_workspace_changed_mid_sweep_runs_the_snapshotted_code(repo):
     # The first run edits train.py in the workspace; the second must still run the launch-time code.
     repo.write("train.py", "import pathlib, sys\nprint('version one')\n"
                            "pathlib.Path('train.py').write_text(\"print('version two')\\n\")\n")
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  x: [1, 2]\n")
-    repo.gitexp("run", "sweep.yml")
-    assert "version one" in record(repo, "refs/experiments/sweep/x1", "output.log")
-    second = record(repo, "refs/experiments/sweep/x2")
-    assert "version one" in record(repo, "refs/experiments/sweep/x2", "output.log")
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  x: [1, 2]\n")
+    repo.gitexp("run", "exp.yml")
+    assert "version one" in record(repo, "refs/experiments/exp/x1", "output.log")
+    second = record(repo, "refs/experiments/exp/x2")
+    assert "version one" in record(repo, "refs/experiments/exp/x2", "output.log")
     assert ".git/gitexp/checkouts/" in second["code_dir"]
 
 
 def test_parallel_jobs_and_concurrent_launches_never_clobber(repo):
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3]\n  sleep: 0.3\n")
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3]\n  sleep: 0.3\n")
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    procs = [subprocess.Popen([sys.executable, "-m", "gitexp", "run", "sweep.yml", "-j", "2"], cwd=repo.path,
+    procs = [subprocess.Popen([sys.executable, "-m", "gitexp", "run", "exp.yml", "-j", "2"], cwd=repo.path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(3)]
     for proc in procs:
         assert proc.wait(timeout=60) == 0, proc.stderr.read()
@@ -104,8 +104,8 @@ def test_parallel_jobs_and_concurrent_launches_never_clobber(repo):
 
 @pytest.mark.slow
 def test_ctrl_c_cancels_every_run_and_writes_every_record(repo):
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3]\n  sleep: 30\n")
-    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "run", "sweep.yml", "-j", "2"], cwd=repo.path,
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3]\n  sleep: 30\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "run", "exp.yml", "-j", "2"], cwd=repo.path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -124,8 +124,8 @@ def test_ctrl_c_cancels_every_run_and_writes_every_record(repo):
 
 @pytest.mark.slow
 def test_kill_9_of_the_scheduler_leaves_no_orphan_and_runs_become_lost(repo):
-    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n  sleep: 60\n")
-    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "run", "sweep.yml"], cwd=repo.path,
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n  sleep: 60\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "run", "exp.yml"], cwd=repo.path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 20
     info = {}

@@ -30,14 +30,36 @@ def load_sweep(path, *, name=None, sets=(), sweep_overrides=(), sample=None, see
         data = path.read_bytes()
     except OSError as exc:
         raise SweepError(f"{path}: cannot read sweep file: {exc.strerror or exc}") from None
-    text = data.decode("utf-8", errors="replace")
+    return expand_sweep_text(data.decode("utf-8", errors="replace"), path, name=name, sets=sets,
+                             sweep_overrides=sweep_overrides, sample=sample, seed=seed, only=only,
+                             exclude=exclude, max_runs=max_runs, allow_large=allow_large, title=title,
+                             content_hash=hashlib.sha256(data).hexdigest())
+
+
+def expand_sweep_text(text: str, path, *, name=None, sets=(), sweep_overrides=(), sample=None, seed=0,
+                      only=(), exclude=(), max_runs=10_000, allow_large=False, title=None,
+                      content_hash=None) -> Sweep:
+    """`load_sweep` for text that is not (or not yet) on disk, e.g. an editor's unsaved buffer."""
+    path = Path(path)
     diags = Diagnostics()
     sweep = _analyze(text, str(path), path, diags, strict=True, sets=sets, sweep_overrides=sweep_overrides,
                      sample=sample, seed=seed, only=only, exclude=exclude, max_runs=max_runs,
                      allow_large=allow_large, title=title)
     diags.raise_first()
-    return Sweep(name or sanitize(path.stem), path, hashlib.sha256(data).hexdigest(), sweep[0], sweep[1],
+    digest = content_hash or hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
+    return Sweep(name or default_name(path), path, digest, sweep[0], sweep[1],
                  tuple(d for d in diags.items if d.severity != "error"))
+
+
+GENERIC_STEMS = {"sweep", "sweeps", "config", "hparams", "experiment", "runx", "grid"}
+
+
+def default_name(path: Path) -> str:
+    """The file's stem; for generic names (`sweep.yml`) the folder's name, which says more."""
+    stem = path.stem
+    if stem.lower() in GENERIC_STEMS and path.resolve().parent.name:
+        stem = path.resolve().parent.name
+    return sanitize(stem)
 
 
 def check_sweep_text(text: str, path: str) -> list:
@@ -202,11 +224,20 @@ def _check_script(command: str, keys: list, spans, path: Path | None, diags: Dia
     script = runx.script_of(command.strip())
     if not script or not keys:
         return
+    folder = (path.parent if path else Path(".")).resolve()
     candidates = [Path(script)] if Path(script).is_absolute() else [
-        (path.parent if path else Path(".")) / script, Path.cwd() / script]
+        folder / script, *(root / script for root in _repo_roots(folder)), Path.cwd() / script]
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         return
     for key in unknown_flags(keys, script_arguments(found)):
         span = spans[key] if isinstance(spans, dict) else spans
         diags.warning(span, f"'{key}': {script} defines no --{key} argument (read from its argparse calls)")
+
+
+def _repo_roots(folder: Path) -> list[Path]:
+    """The enclosing work tree's top folder (CMD paths are often relative to it), if any."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return [candidate]
+    return []

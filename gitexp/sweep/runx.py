@@ -33,8 +33,8 @@ TAG, SKIP, NODES, PARTITION = "RUNX.TAG", "RUNX.SKIP", "SUBMIT_JOB.NODES", "SUBM
 RESERVED = (TAG, SKIP, NODES, PARTITION)
 GPU_KEYS = ("gpu", "gpus", "ngpu", "num_gpus")
 NOT_USED = {
-    "FARM": "gitexp schedules runs itself; FARM is recorded but not used",
-    "SUBMIT_CMD": "gitexp schedules runs itself; SUBMIT_CMD is recorded but not used",
+    "FARM": "used only with `gitexp run --backend farm`",
+    "SUBMIT_CMD": "used only with `gitexp run --backend farm`",
     "CODE_IGNORE_PATTERNS": "ignored: gitexp never copies code (the git snapshot already holds it)",
 }
 

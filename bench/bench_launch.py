@@ -1,0 +1,106 @@
+"""Launch overhead of `gitexp run` on a big repository, side by side with its alternatives.
+
+Generates a repo of N files (default 20,000, ~280 MB) with one dirty file, then times in
+one process, each repeated and the median taken:
+  bare      the no-op command run directly (the floor)
+  gitexp    `gitexp run` of a 1-run sweep of that no-op command (snapshot + records + run)
+  copy      copying the code tree, which runx does for every run
+  dvc       `dvc exp run` of a trivial stage, when dvc is installed (skipped otherwise)
+and prints the overhead of each over `bare` and the ratios. Usage:
+  python bench/bench_launch.py [--files 20000] [--mb 280] [--repeat 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "bench",
+       "GIT_COMMITTER_EMAIL": "b@b"}
+
+
+def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=ENV, check=check, capture_output=True, text=True)
+
+
+def make_repo(root: Path, files: int, megabytes: int) -> None:
+    root.mkdir(parents=True)
+    size = max(1, megabytes * 1024 * 1024 // files)
+    block = os.urandom(size)  # incompressible-ish code stand-in, different per file by a header
+    for i in range(files):
+        folder = root / f"pkg{i // 500:03d}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"mod{i:05d}.py").write_bytes(f"# file {i}\n".encode() + block[: size - 16])
+    (root / "noop.py").write_text("pass\n")
+    (root / "sweep.yml").write_text("CMD: python noop.py\nHPARAMS:\n  x: [1]\n")
+    sh("git", "init", "-q", cwd=root)
+    sh("git", "add", "-A", cwd=root)
+    sh("git", "commit", "-q", "-m", "generated", cwd=root)
+    (root / "pkg000" / "mod00000.py").write_text("# dirty edit\n")
+
+
+def timed(fn, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--mb", type=int, default=280)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="build the repo here and keep it")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="gitexp-bench-"))
+    repo = args.keep or tmp / "repo"
+    print(f"generating {args.files} files, ~{args.mb} MB in {repo} ...", file=sys.stderr)
+    started = time.perf_counter()
+    make_repo(repo, args.files, args.mb)
+    print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    gitexp = [sys.executable, "-m", "gitexp"]
+    results: dict[str, float | None] = {}
+    results["bare"] = timed(lambda: sh(sys.executable, "noop.py", cwd=repo), args.repeat)
+    results["gitexp"] = timed(lambda: sh(*gitexp, "run", "sweep.yml", cwd=repo), args.repeat)
+    copies = iter(range(1000))
+    results["copy"] = timed(lambda: shutil.copytree(repo, tmp / f"copy{next(copies)}",
+                                                    ignore=shutil.ignore_patterns(".git")), 1)
+    results["dvc"] = None
+    if shutil.which("dvc"):
+        sh("dvc", "init", "-q", cwd=repo)
+        sh("dvc", "stage", "add", "-q", "-n", "noop", f"{sys.executable} noop.py", cwd=repo)
+        sh("git", "add", "-A", cwd=repo)
+        sh("git", "commit", "-q", "-m", "dvc", cwd=repo)
+        (repo / "pkg000" / "mod00000.py").write_text("# dirty edit again\n")
+        results["dvc"] = timed(lambda: sh("dvc", "exp", "run", "-q", cwd=repo), 1)
+
+    bare = results["bare"] or 1e-9
+    print(f"\nlaunch overhead, {args.files} files / {args.mb} MB, one dirty file (median of {args.repeat})")
+    print(f"{'what':<8} {'total s':>9} {'overhead s':>11} {'vs gitexp':>10}")
+    overhead = {k: (v - bare if k != "copy" else v) for k, v in results.items() if v is not None}
+    for key in ("bare", "gitexp", "copy", "dvc"):
+        value = results[key]
+        if value is None:
+            print(f"{key:<8} {'skipped (dvc not installed)':>32}")
+            continue
+        ratio = overhead[key] / overhead["gitexp"] if overhead["gitexp"] > 0 else float("inf")
+        print(f"{key:<8} {value:>9.3f} {overhead[key]:>11.3f} {ratio:>9.1f}x")
+    print(f"\ngoal: gitexp overhead under 0.3 s -> {'met' if overhead['gitexp'] < 0.3 else 'NOT met'}"
+          f" ({overhead['gitexp']:.3f} s)")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
