@@ -46,6 +46,10 @@ class RefConflictError(GitexpError):
     exit_code = 1
 
 
+class RunRecordError(GitexpError):
+    """A run ref points at something that is not a run record (a blob, a commit with no snapshot)."""
+
+
 class QueryError(GitexpError):
     """A SQL query failed or tried something a read-only query may not do."""
 

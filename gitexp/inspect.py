@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitexp import recorder, store
+from gitexp.errors import RunRecordError
 from gitexp.git import Git
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -25,6 +26,9 @@ def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
 
 def load_one(git: Git, text: str) -> store.Run:
     ref, commit = store.resolve(git, text)
+    if not git.ok("rev-parse", "--verify", "--quiet", f"{commit}^1^{{commit}}"):
+        raise RunRecordError(f"{ref.id}: not a run record (the ref points at {commit[:12]}, "
+                             "which is not a commit with a code snapshot as its parent)")
     with git.cat_file() as cat:
         run = store.load_run(git, cat, ref, commit)
     return recorder.reconcile(git, [run])[0]

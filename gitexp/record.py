@@ -48,7 +48,7 @@ def now_iso() -> str:
 
 
 def parse_iso(text: str | None) -> float | None:
-    if not text:
+    if not text or not isinstance(text, str):
         return None
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -1,7 +1,8 @@
 """Turn a run's live folder into a record commit (the only path from run folder to git).
 
 The scheduler calls it when a run starts, every live interval, and when it ends; `reconcile`
-calls it to mark runs of a vanished scheduler `lost`. The live `run.json` is written first, so
+calls it to mark runs of a vanished scheduler `lost`, or to commit the final state a dead
+scheduler left in the folder but could not write to git. The live `run.json` is written first, so
 when a git write fails (disk full) the folder still holds everything and the next command can
 commit it.
 """
@@ -39,7 +40,16 @@ def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:
     """Mark runs whose scheduler died `lost` (in git); returns the runs as they now stand."""
     result = []
     for run in runs:
-        if run.status in ("running", "queued") and liveness.owner_alive(run.info) is False:
+        if run.live and run.status not in ("running", "queued") and liveness.owner_alive(run.info) is False:
+            # The committed record still says running but the live folder holds the final state:
+            # the scheduler's last git write failed (disk full) before it died. Commit it now.
+            try:
+                commit = commit_run(git, run.ref, run.info, run.commit, f"gitexp: {run.id} {run.status} (recovered)")
+            except RefConflictError:
+                result.append(run)
+                continue
+            run = store.Run(run.ref, commit, run.info, run.metrics)
+        elif run.status in ("running", "queued") and liveness.owner_alive(run.info) is False:
             info = dict(run.info, status="lost", ended=run.info.get("ended") or record.now_iso())
             info["lost_reason"] = "the scheduler that owned this run is gone (killed or crashed)"
             message = f"gitexp: {run.id} lost"

@@ -151,11 +151,31 @@ def _json_blob(cat: CatFile, rev: str) -> Any:
         return None
 
 
-def load_run(git: Git, cat: CatFile, run: RunRef, commit: str) -> Run:
-    info = _json_blob(cat, f"{commit}:{record.RECORD_DIR}/{record.RUN_JSON}")
+_TEXT_FIELDS = ("status", "command", "created", "started", "ended", "host", "user", "base_commit", "branch",
+                "snapshot", "sweep", "name", "attempt_id")
+_TYPED_FIELDS = {"params": dict, "gpus": list, "attempts": list, "excluded_files": list, "artifacts": list,
+                 "commands": list, "duration": (int, float), "exit_code": int}
+
+
+def well_formed(info: Any, run: RunRef) -> dict[str, Any]:
+    """A record as readers may assume it: a hand-edited or corrupt run.json shows as a broken
+    run (status `unknown`, `error` saying why) instead of crashing whatever reads it."""
     if not isinstance(info, dict):
-        info = {"schema": record.SCHEMA, "sweep": run.sweep, "name": run.name, "status": "unknown",
+        return {"schema": record.SCHEMA, "sweep": run.sweep, "name": run.name, "status": "unknown",
                 "error": "run.json missing or not valid JSON"}
+    bad = [k for k in _TEXT_FIELDS if info.get(k) is not None and not isinstance(info[k], str)]
+    bad += [k for k, kind in _TYPED_FIELDS.items()
+            if info.get(k) is not None and (not isinstance(info[k], kind) or isinstance(info[k], bool))]
+    if not bad:
+        return info
+    fixed = {k: v for k, v in info.items() if k not in bad}
+    fixed.setdefault("status", "unknown")
+    fixed["error"] = f"run.json has fields of the wrong type: {', '.join(bad)}"
+    return fixed
+
+
+def load_run(git: Git, cat: CatFile, run: RunRef, commit: str) -> Run:
+    info = well_formed(_json_blob(cat, f"{commit}:{record.RECORD_DIR}/{record.RUN_JSON}"), run)
     metrics = _json_blob(cat, f"{commit}:{record.RECORD_DIR}/{record.METRICS_JSON}")
     result = Run(run, commit, info, metrics if isinstance(metrics, dict) else {})
     if result.status in ("running", "queued"):

@@ -95,9 +95,7 @@ def load(git: Git, runs: dict[RunRef, str]) -> list[Loaded]:
     loaded = []
     for ref, commit in runs.items():
         info, metrics, series = _json(next(blobs)), _json(next(blobs)), next(blobs) or b""
-        if not isinstance(info, dict):
-            info = {"schema": record.SCHEMA, "sweep": ref.sweep, "name": ref.name, "status": "unknown",
-                    "error": "run.json missing or not valid JSON"}
+        info = store.well_formed(info, ref)
         run = store.Run(ref, commit, info, metrics if isinstance(metrics, dict) else {})
         live = ""
         if run.status in ("running", "queued"):

@@ -161,7 +161,8 @@ def _plan(git: Git, con: Any | None, refs: dict[RunRef, str], reconcile: Reconci
         if refs.get(run) != commit:
             continue  # gone or moved: already planned
         if live_signature(git, run) != live:
-            plan.read[run] = commit
+            plan.read[run] = commit  # re-read with its live folder; `_write` reconciles it
+            continue
         settled.append(store.Run(run, commit, json.loads(info), {}))
     if reconcile and settled:
         for run in reconcile(git, settled):
@@ -187,7 +188,8 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
 
     path = index_path(git)
     loaded = load(git, plan.read)
-    active = {item.run.ref: item for item in loaded if item.run.status in ("running", "queued")}
+    # live runs too: a live folder may hold a final state its (dead) scheduler failed to commit
+    active = {item.run.ref: item for item in loaded if item.run.live or item.run.status in ("running", "queued")}
     if reconcile and active:
         for run in reconcile(git, [item.run for item in active.values()]):
             active[run.ref].run = run

@@ -44,14 +44,16 @@ def looks_like(top: dict) -> bool:
 
 
 def render_flags(hparams: dict) -> str:
-    """runx's expand_hparams: `--k v ` per value, bools as switches, the string 'None' dropped."""
+    """runx's expand_hparams: `--k v ` per value, bools as switches, the string 'None' dropped.
+    Unlike runx, flags and values are shell-quoted: a value reaches the script as one argument
+    and is never interpreted by the shell (`$(...)`, `;`)."""
     out = ""
     for field, val in hparams.items():
         if type(val) is bool:
             if val is True:
-                out += f"--{field} "
+                out += f"{shlex.quote(f'--{field}')} "
         elif val != "None":
-            out += f"--{field} {val} "
+            out += f"{shlex.quote(f'--{field}')} {shlex.quote(str(val))} "
     return out
 
 

@@ -88,8 +88,14 @@ def compose(text: str, file: str, diags: Diagnostics) -> list[yaml.Node]:
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
         raise diags.fatal(Span(file, line, col, line, col + 1), f"YAML syntax error: {problem}{context}") from None
+    except yaml.reader.ReaderError as exc:  # a control or NUL character: binary junk
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise diags.fatal(Span(file, line, col, line, col + 1),
+                          f"YAML error: unacceptable character #x{exc.character:04x} (binary file?)") from None
     except yaml.YAMLError as exc:
-        raise diags.fatal(Span(file, 1, 1, 1, 1), f"YAML error: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise diags.fatal(Span(file, 1, 1, 1, 1), f"YAML error: {first}") from None
     except RecursionError:
         raise diags.fatal(Span(file, 1, 1, 1, 1), "YAML is nested too deeply") from None
     for node in nodes:
