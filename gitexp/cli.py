@@ -456,11 +456,12 @@ def rm(
 @app.command()
 def gc(
     no_prune: bool = typer.Option(False, "--no-prune", help="Keep git objects; only remove run folders."),
+    now: bool = typer.Option(False, "--now", help="Prune unreachable objects now, not after git's 2-week grace."),
 ) -> None:
     """Remove folders and artifacts of deleted runs and prune unreachable objects."""
     from gitexp import manage
 
-    result = manage.gc(_repo(), prune=not no_prune)
+    result = manage.gc(_repo(), prune=not no_prune, now=now)
     extra = f", artifacts of {len(result.artifacts_removed)} run(s)" if result.artifacts_removed else ""
     err.print(f"gitexp: removed {len(result.folders_removed)} run folder(s){extra}, {result.bytes_freed / 1e6:.1f} MB")
 
@@ -576,9 +577,12 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as error:  # click's usage errors
-        import click
+        try:  # typer >= 0.2x raises its vendored click's exceptions, not click's
+            from typer._click.exceptions import ClickException
+        except ImportError:
+            from click import ClickException
 
-        if isinstance(error, click.ClickException):
+        if isinstance(error, ClickException):
             error.show()
             sys.exit(error.exit_code)
         raise

@@ -9,17 +9,19 @@ the reaper kills every registered group, so no job outlives its scheduler.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-DEFAULT_OUTPUT_CAP = 2 * 1024 * 1024  # bytes kept in output.log (head + tail)
+DEFAULT_OUTPUT_CAP = 2 * 1024 * 1024  # bytes kept in the record's output.log (head + tail)
+MAX_LINE = 64 * 1024  # a "line" with no newline this long is passed on anyway
+_LINE = re.compile(rb"[^\r\n]*[\r\n]")
 
 _REAPER = r"""
 import os, signal, sys, time
@@ -79,54 +81,50 @@ class Reaper:
 
 
 class CappedOutput:
-    """Keeps the first half of the cap and a rolling tail; writes the live file as it goes."""
+    """A job's output: the live file gets every byte (so `gitexp logs -f` follows it), while
+    memory keeps the first and last `cap / 2` bytes, which become the record's output.log."""
 
     def __init__(self, path: Path, cap: int = DEFAULT_OUTPUT_CAP):
         self.path = path
         self.cap = cap
         self.total = 0
-        self._head_left = cap // 2
-        self._tail: deque[bytes] = deque()
-        self._tail_bytes = 0
+        self._head = bytearray()
+        self._tail = bytearray()
         self._file = open(path, "wb")
         self._lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
         with self._lock:
             self.total += len(data)
-            if self._head_left > 0:
-                head, data = data[: self._head_left], data[self._head_left:]
-                self._file.write(head)
-                self._file.flush()
-                self._head_left -= len(head)
+            self._file.write(data)
+            self._file.flush()
+            room = self.cap // 2 - len(self._head)
+            if room > 0:
+                self._head += data[:room]
+                data = data[room:]
             if data:
-                self._tail.append(data)
-                self._tail_bytes += len(data)
-                while self._tail_bytes > self.cap - self.cap // 2 and len(self._tail) > 1:
-                    self._tail_bytes -= len(self._tail.popleft())
+                self._tail += data
+                excess = len(self._tail) - (self.cap - self.cap // 2)
+                if excess > 0:
+                    del self._tail[:excess]
 
     @property
     def truncated(self) -> bool:
         return self.total > self.cap
 
     def content(self) -> bytes:
-        """What output.log holds: head, an omission marker if any, tail."""
+        """What output.log holds in the record: head, an omission marker if any, tail."""
         with self._lock:
-            self._file.flush()
-            head = self.path.read_bytes()
-            tail = b"".join(self._tail)
             if self.truncated:
-                omitted = self.total - len(head) - len(tail)
+                omitted = self.total - len(self._head) - len(self._tail)
                 marker = f"\n[gitexp: {omitted} bytes of output omitted]\n".encode()
-                return head + marker + tail
-            return head + tail
+                return bytes(self._head) + marker + bytes(self._tail)
+            return bytes(self._head) + bytes(self._tail)
 
     def close(self) -> bytes:
-        data = self.content()
         with self._lock:
             self._file.close()
-        self.path.write_bytes(data)
-        return data
+        return self.content()
 
 
 @dataclass
@@ -142,6 +140,7 @@ class Process:
     popen: subprocess.Popen | None = None
     started: float = 0.0
     timed_out: bool = False
+    signalled: bool = False  # we sent it a signal while it ran (it did not end on its own)
     _reader: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -162,11 +161,33 @@ class Process:
         self._reader.start()
 
     def _pump(self) -> None:
+        """Copy output as it comes (no waiting for a newline: progress bars use \\r) and hand
+        complete lines, split at \\n or \\r, to `on_line`."""
         assert self.popen and self.popen.stdout
-        for line in iter(self.popen.stdout.readline, b""):
-            self.output.write(line)
+        fd = self.popen.stdout.fileno()
+        pending = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.output.write(chunk)
             if self.on_line:
-                self.on_line(line)
+                pending = self._lines(pending + chunk)
+        if self.on_line and pending:
+            self.on_line(pending)
+
+    def _lines(self, data: bytes) -> bytes:
+        """Emit the complete lines of `data`; return the unfinished rest (bounded)."""
+        assert self.on_line
+        end = 0
+        for match in _LINE.finditer(data):
+            self.on_line(match.group())
+            end = match.end()
+        rest = data[end:]
+        if len(rest) > MAX_LINE:
+            self.on_line(rest)
+            return b""
+        return rest
 
     @property
     def pid(self) -> int | None:
@@ -189,6 +210,7 @@ class Process:
         if self.popen and self.popen.poll() is None:
             try:
                 os.killpg(self.popen.pid, sig)
+                self.signalled = True
             except OSError:
                 pass
 

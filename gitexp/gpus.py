@@ -482,7 +482,9 @@ def slots_for(git, jobs: int = 1, requested: str | None = None, ledger: Ledger |
     return GpuSlots(devices, allowed, ledger, jobs=jobs)
 
 
-_OOM = re.compile(rb"out of memory", re.IGNORECASE)
+# GPU memory only: a host-RAM "out of memory" (MemoryError, the OOM killer) is not helped by a GPU alone
+_OOM = re.compile(rb"CUDA out of memory|CUDA error: out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED"
+                  rb"|cudaErrorMemoryAllocation|RESOURCE_EXHAUSTED: Out of memory", re.IGNORECASE)
 
 
 def is_out_of_memory(exit_code: int | None, output: bytes) -> bool:

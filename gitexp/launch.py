@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from gitexp import artifacts, control, environment, gpus, liveness, record, recorder, stdout_metrics, store, tensorboard
 from gitexp.backends import Job
-from gitexp.errors import RefConflictError
+from gitexp.errors import RefConflictError, SweepError
 from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
 from gitexp.git import Git
 from gitexp.refs import RunRef, check_name
@@ -85,7 +85,10 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
     )
     check_name(sweep.name, "sweep")
     if sweep.options.get("metrics"):
-        stdout_metrics.compile_patterns(sweep.options["metrics"])  # bad regexes fail before any write
+        try:  # bad regexes fail before any write
+            stdout_metrics.compile_patterns(sweep.options["metrics"])
+        except SweepError as error:
+            raise SweepError(f"{path}: {error}") from None
     return sweep
 
 

@@ -29,6 +29,13 @@ def process_start_time(pid: int) -> str | None:
         return ""  # alive, start time unknown (not Linux)
 
 
+def pid_alive(pid: int | str) -> bool:
+    try:
+        return process_start_time(int(pid)) is not None
+    except ValueError:
+        return False
+
+
 def owner() -> dict[str, Any]:
     """How this process identifies itself in the records it owns."""
     pid = os.getpid()

@@ -12,10 +12,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitexp import store
+from gitexp import liveness, store
 from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
 from gitexp.git import ZERO_SHA, Git
-from gitexp.refs import INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, check_name
+from gitexp.refs import INCOMING_PREFIX, ORIGIN_PREFIX, TMP_PREFIX, RunRef, check_name
 
 
 def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
@@ -35,16 +35,30 @@ def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
 
 
 def rm(git: Git, targets: list[tuple[RunRef, str]]) -> list[RunRef]:
-    """Delete run refs, and the origin refs of pulled runs, which would keep their objects alive."""
-    removed = []
+    """Delete run refs, and the origin refs of pulled runs, which would keep their objects alive.
+
+    A run that is still queued or running is refused: its scheduler would find its ref gone.
+    """
+    with git.cat_file() as cat:
+        live = [run for run, commit in targets
+                if _is_live(store.load_run(git, cat, run, commit).info)]
+    if live:
+        names = " ".join(run.id for run in live[:5])
+        raise GitexpError(f"{names}{' ...' if len(live) > 5 else ''}: still queued or running",
+                          hint=f"stop it first: gitexp kill {names}")
     origins = _refs_under(git, ORIGIN_PREFIX)
+    removed = []
     for run, commit in targets:
         store.delete_ref(git, run, commit)
         removed.append(run)
-        for ref in origins:
-            if ref.endswith(f"/{run.sweep}/{run.name}"):
+        for ref in origins:  # refs/gitexp/origin/<remote>/<sweep>/<run>
+            if ref[len(ORIGIN_PREFIX):].partition("/")[2] == run.id:
                 git.run("update-ref", "-d", ref, check=False)
     return removed
+
+
+def _is_live(info: dict) -> bool:
+    return info.get("status") in ("queued", "running") and liveness.owner_alive(info) is not False
 
 
 def _refs_under(git: Git, prefix: str) -> list[str]:
@@ -58,7 +72,7 @@ class GcResult:
     artifacts_removed: list[str] = field(default_factory=list)  # run ids cleared under the artifact root
 
 
-def gc(git: Git, prune: bool = True) -> GcResult:
+def gc(git: Git, prune: bool = True, now: bool = False) -> GcResult:
     """Delete run folders (logs, artifacts) of runs that no longer have a ref, then prune objects."""
     live = {run.id for run in store.list_runs(git)}
     root = git.gitexp_dir / "runs"
@@ -78,16 +92,26 @@ def gc(git: Git, prune: bool = True) -> GcResult:
 
     elsewhere, more = artifacts.remove_orphans(artifacts.configured_root(git.root), live)
     freed += more
+    runs = store.list_runs(git)
     checkouts = git.gitexp_dir / "checkouts"
-    if checkouts.exists():
-        needed = {_snapshot_of(git, commit) for commit in store.list_runs(git).values()}
+    if checkouts.exists() and any(checkouts.iterdir()):
+        needed = set(git.run("rev-parse", *(f"{commit}^1" for commit in runs.values())).split()) if runs else set()
         for folder in checkouts.iterdir():
             if folder.name not in needed:
                 shutil.rmtree(folder, ignore_errors=True)
     for ref in _refs_under(git, INCOMING_PREFIX):  # pull's staging area: merged already
         git.run("update-ref", "-d", ref, check=False)
+    for ref in _refs_under(git, TMP_PREFIX):  # scratch refs of writers that died mid-write
+        if not liveness.pid_alive(ref[len(TMP_PREFIX):].partition("-")[0]):
+            git.run("update-ref", "-d", ref, check=False)
     if prune:
-        git.run("prune", "--expire=now")
+        if now:
+            with git.cat_file() as cat:
+                if any(_is_live(store.load_run(git, cat, run, commit).info) for run, commit in runs.items()):
+                    raise GitexpError("runs are queued or running: pruning now could delete objects they "
+                                      "are about to reference", hint="wait for them, or drop --now")
+        # git's own grace period protects objects a concurrent writer has made but not yet referenced
+        git.run("prune", "--expire=now" if now else "--expire=2.weeks.ago")
     return GcResult(removed, freed, elsewhere)
 
 
@@ -128,7 +152,10 @@ def apply(git: Git, text: str) -> tuple[RunRef, list[str]]:
     clashes = []
     for path in untracked:
         theirs = git.show_file(snapshot, path)
-        if theirs is not None and (git.root / path).read_bytes() != theirs:
+        if theirs is None:
+            continue
+        local = git.root / path
+        if not local.is_file() or local.is_symlink() or local.read_bytes() != theirs:
             clashes.append(path)
     if clashes:
         raise WorkspaceError(f"refusing to apply {run}: it would overwrite untracked {', '.join(clashes[:5])}",

@@ -160,7 +160,8 @@ class Scheduler:
             del running[pid]
             self._stopping.pop(pid, None)
             self.slots.release(task, placement, code)
-            cancelled = bool(self.interrupts) or task.key in self._killed
+            # a job that ended on its own before Ctrl-C reached it keeps its real outcome
+            cancelled = (bool(self.interrupts) and process.signalled) or task.key in self._killed
             retry = self.hooks.finish(task, placement, process, code, cancelled=cancelled)
             if retry is not None and not cancelled:
                 queue.insert(0, retry)

@@ -136,7 +136,12 @@ def flush() -> None:
         points = _buffer[:]
         _buffer.clear()
     lines = [point_line(step, key, value, when) for step, key, value, when in points]
-    append_lines(_run_dir / record.RECORD_DIR / record.SERIES_JSONL, lines)
+    try:
+        append_lines(_run_dir / record.RECORD_DIR / record.SERIES_JSONL, lines)
+    except OSError:
+        with _lock:  # not written: keep them, in order, for the next try
+            _buffer[:0] = points
+        raise
 
 
 def _start_flusher() -> None:
@@ -149,13 +154,15 @@ def _start_flusher() -> None:
 
 
 def _flush_loop() -> None:
+    warned = False
     while True:
         time.sleep(FLUSH_EVERY)
         try:
             flush()
-        except OSError as error:  # disk full, folder removed: keep the points, say it once
-            warnings.warn(f"gitexp: could not write metrics: {error}")
-            return
+        except OSError as error:  # disk full, folder removed: keep the points, say it once, retry
+            if not warned:
+                warnings.warn(f"gitexp: could not write metrics (will retry): {error}")
+                warned = True
 
 
 def _install_signal_flush() -> None:
@@ -178,8 +185,10 @@ _on_exit: list[Any] = [lambda reason: flush()]  # adhoc adds its finaliser here
 
 
 def _drop_buffer_in_child() -> None:
-    """A forked worker must not write the parent's buffered points a second time."""
-    global _flusher
+    """A forked worker must not write the parent's buffered points a second time, and must not
+    inherit a lock the parent's flusher thread may have held at the fork."""
+    global _flusher, _lock
+    _lock = threading.Lock()
     _buffer.clear()
     _flusher = None
 

@@ -100,3 +100,24 @@ def test_not_a_repo(tmp_path):
 
     proc = Repo(tmp_path).gitexp("ls", check=False)
     assert proc.returncode == 2 and "not inside a git repository" in proc.stderr
+
+
+def test_rm_refuses_a_run_that_is_still_running(repo):
+    import subprocess
+    import sys
+    import time
+
+    repo.write("slow.yml", "CMD: python train.py\nHPARAMS:\n  sleep: [30]\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "run", "slow.yml"], cwd=repo.path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(
+                '"running"' in repo.show(f"{ref}:.gitexp/run.json") for ref in repo.refs()):
+            time.sleep(0.1)
+        refused = repo.gitexp("rm", "-y", "slow", check=False)
+        assert refused.returncode == 2 and "gitexp kill" in refused.stderr
+        assert len(repo.refs()) == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

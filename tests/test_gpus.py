@@ -237,3 +237,4 @@ def test_out_of_memory_is_recognised_in_a_failed_jobs_output():
     assert gpus.is_out_of_memory(1, b"...\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate")
     assert not gpus.is_out_of_memory(0, b"CUDA out of memory")
     assert not gpus.is_out_of_memory(1, b"ValueError: bad lr")
+    assert not gpus.is_out_of_memory(1, b"MemoryError: host out of memory")  # RAM, not the GPU

@@ -70,7 +70,8 @@ def test_submit_job_resources_and_dotrunx(tmp_path):
 
 def test_render_fills_reserved_placeholders():
     run = RunSpec("r", {}, ("x --out LOGDIR/a", "y {_output} {_name} {_time}"), {})
-    assert run.render("/o d", time="T") == ("x --out /o d/a", "y '/o d' r T")
+    assert run.render("/o d", time="T") == ("x --out '/o d'/a", "y '/o d' r T")  # a path with a space stays one word
+    assert run.render("/o", time="T")[0] == "x --out /o/a"  # as runx: verbatim when no quoting is needed
     assert run.render("/o", name="n", time="T")[1] == "y /o n T"
 
 

@@ -125,6 +125,7 @@ class FarmJob:
         self.pid = job_id()
         self.started = 0.0
         self.timed_out = False
+        self.signalled = False
         self.lost: str | None = None
         self.job_id: str | None = None
         self._code: int | None = None
@@ -228,6 +229,7 @@ class FarmJob:
     def signal(self, sig: int) -> None:
         if self._code is not None:
             return
+        self.signalled = True
         name = signal.Signals(sig).name[3:]
         (self.dir / "stop").write_text(name + "\n")
         if sig == signal.SIGKILL:

@@ -186,6 +186,10 @@ class RayProcess:
             return None
         return self._code
 
+    @property
+    def signalled(self) -> bool:
+        return self._signalled is not None
+
     def signal(self, sig: int) -> None:
         """Ray's cancel: KeyboardInterrupt in the task (it stops the job's group), or kill the worker."""
         if self._generator is None or self._code is not None:

@@ -7,13 +7,14 @@ came from.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 # Placeholders a command template may still hold; `RunSpec.render` fills them per run.
-LOGDIR = "LOGDIR"  # runx: replaced verbatim (runx does no quoting either)
+LOGDIR = "LOGDIR"  # runx: replaced verbatim; gitexp quotes only a path that needs it
 RESERVED = ("{_output}", "{_name}", "{_time}")  # mlrunner: replaced shell-quoted, as mlrunner does
 
 
@@ -33,6 +34,9 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
+_LOGDIR_TOKEN = re.compile(r"(?<![\w${])" + LOGDIR + r"(?![\w}])")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run of a sweep: its name, resolved params, and command templates."""
@@ -50,7 +54,8 @@ class RunSpec:
         for command in self.commands:
             for placeholder, value in fills.items():
                 command = command.replace(placeholder, shlex.quote(value))
-            out.append(command.replace(LOGDIR, logdir))
+            # the LOGDIR token only (not $LOGDIR or MYLOGDIR); quoted when the path needs it
+            out.append(_LOGDIR_TOKEN.sub(lambda _: shlex.quote(logdir), command))
         return tuple(out)
 
 

@@ -1,0 +1,78 @@
+"""The local scheduler on CPU: makespan against a hand-packed floor, and its own memory.
+
+    python bench/bench_scheduler.py [--jobs 4] [--runs 8] [--seconds 1] [--queued 1000]
+
+1. Makespan: `--runs` jobs of `sleep SECONDS` through `gitexp run -j JOBS`, next to the same
+   commands run by `xargs -P JOBS` (no records, no snapshot: the floor). Prints both and
+   the ratio.
+2. Memory: a sweep of `--queued` no-op runs (all queued at once, 8 at a time), and the
+   peak resident memory of the `gitexp run` process (goal: under 150 MB), plus the
+   scheduler's cost per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "bench",
+       "GIT_COMMITTER_EMAIL": "b@b"}
+
+
+def repo(root: Path) -> Path:
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / "README").write_text("bench\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=root, check=True, env=ENV)
+    return root
+
+
+def wall(args: list[str], cwd: Path, stdin: str | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, input=stdin, text=True, env=ENV,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--queued", type=int, default=1000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="gitexp-bench-sched-"))
+    gitexp = [sys.executable, "-m", "gitexp"]
+
+    work = repo(tmp / "makespan")
+    values = ", ".join(str(i) for i in range(args.runs))
+    (work / "sweep.yml").write_text(f"CMD: sleep {args.seconds}; true\nHPARAMS:\n  i: [{values}]\n")
+    ours = wall([*gitexp, "run", "sweep.yml", "-j", str(args.jobs)], work)
+    floor = wall(["xargs", "-P", str(args.jobs), "-I{}", "sh", "-c", f"sleep {args.seconds}; true --i {{}}"], work,
+                 stdin="\n".join(str(i) for i in range(args.runs)) + "\n")
+    ideal = -(-args.runs // args.jobs) * args.seconds
+    print(f"makespan: {args.runs} jobs of {args.seconds:g} s, {args.jobs} at a time")
+    print(f"  {'ideal':<22} {ideal:7.2f} s")
+    print(f"  {'xargs -P (floor)':<22} {floor:7.2f} s")
+    print(f"  {'gitexp run -j':<22} {ours:7.2f} s   ratio to floor {ours / floor:.2f}x")
+
+    work = repo(tmp / "memory")
+    (work / "sweep.yml").write_text(f"CMD: 'true'\nHPARAMS:\n  i: {list(range(args.queued))}\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    took = wall([*gitexp, "run", "sweep.yml", "-j", "8", "--yes"], work)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\nmemory: {args.queued} runs queued at once, 8 at a time")
+    print(f"  peak RSS of `gitexp run`  {peak_mb:7.1f} MB   goal < 150 MB -> {'met' if peak_mb < 150 else 'NOT met'}"
+          + ("" if before < peak_mb * 1024 else " (bounded by an earlier child)"))
+    print(f"  wall time                 {took:7.1f} s   ({1000 * took / args.queued:.1f} ms per run, records included)")
+
+
+if __name__ == "__main__":
+    main()
