@@ -113,6 +113,7 @@ def run(
         for line in launcher.dry_run(git, sweep_file, options):
             sys.stdout.write(line + "\n")
         return
+    launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or a cluster starts
     if detach and not os.environ.get(control.ENV_DETACHED):
         started = control.detach(git, sys.argv[1:])
         err.print(f"gitexp: {started.announcement}", markup=False)
@@ -152,6 +153,8 @@ def run(
             options.backend.close()
     if result.skipped:
         err.print(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
+    if not result.outcomes:
+        return
     table = Table(title=f"sweep {result.sweep}", title_justify="left", box=None)
     for column in ("run", "status", "exit", "time", "metrics"):
         table.add_column(column)
@@ -562,6 +565,9 @@ def lsp(
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(format="gitexp: %(message)s", level=logging.WARNING)
     try:
         code = app(standalone_mode=False)
     except GitexpError as error:

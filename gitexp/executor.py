@@ -141,6 +141,7 @@ class Process:
     started: float = 0.0
     timed_out: bool = False
     signalled: bool = False  # we sent it a signal while it ran (it did not end on its own)
+    start_error: str | None = None
     _reader: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -151,10 +152,15 @@ class Process:
 
     def start(self) -> None:
         self.started = time.time()
-        self.popen = subprocess.Popen(
-            ["/bin/sh", "-c", self.script], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        try:
+            self.popen = subprocess.Popen(
+                ["/bin/sh", "-c", self.script], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as error:  # no such folder, fork failed: this run fails, the sweep goes on
+            self.start_error = f"could not start the job: {error}"
+            self.output.write(f"gitexp: {self.start_error}\n".encode())
+            return
         if self.reaper:
             self.reaper.watch(self.popen.pid)
         self._reader = threading.Thread(target=self._pump, daemon=True)
@@ -190,12 +196,14 @@ class Process:
         return rest
 
     @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
+    def pid(self) -> int:
+        """The process group's id; a unique negative stand-in when the job could not start."""
+        return self.popen.pid if self.popen else -id(self)
 
     def poll(self) -> int | None:
         """Exit code once the process has ended and its output is fully read."""
-        assert self.popen
+        if self.popen is None:
+            return 127  # never started (see start_error)
         code = self.popen.poll()
         if code is None:
             return None

@@ -9,8 +9,8 @@ the slots and each run's ref moves forward as it starts, makes progress and ends
 from __future__ import annotations
 
 import json
+import logging
 import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +27,9 @@ from gitexp.progress import Watched
 from gitexp.scheduler import Placement, Scheduler, Slots, Task
 from gitexp.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
 
+log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0
+RECHECK_SECONDS = 0.5  # jobs started within this of a workspace check reuse its answer
 FRESH_SNAPSHOT_SECONDS = 2.0  # a first job starting this soon after the snapshot skips the re-check
 
 
@@ -64,7 +66,7 @@ class RunOutcome:
 @dataclass
 class LaunchResult:
     sweep: str
-    snapshot: str
+    snapshot: str | None  # None when nothing was left to run
     outcomes: list[RunOutcome]
     skipped: list[RunRef]
     interrupted: bool
@@ -155,10 +157,13 @@ class _Launch:
         self.invocation_dir = Path.cwd().resolve()
         self._checkout: Path | None = None
         self.snapshot_time = time.time()
-        self._echo_lock = threading.Lock()
+        self._checked_at = -RECHECK_SECONDS
         self.stops = control.StopRequests(git)
         self.ingests: dict[RunRef, tensorboard.Ingest] = {}
         self.last_ingest: dict[RunRef, float] = {}
+        self.environment = environment.capture()  # per launch: reading package metadata is not free
+        self._pending: dict[RunRef, recorder.Update] = {}
+        self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]]) -> list[RunRef]:
@@ -168,16 +173,17 @@ class _Launch:
             fresh = [spec for spec, rerun in plan if rerun is None]
             fresh_refs = iter(_assign_names(self.sweep.name, fresh, existing))
             writes, runs = [], []
-            for spec, rerun in plan:
-                run, old = rerun if rerun else (next(fresh_refs), None)
-                info = self._initial_info(run, spec)
-                if old:
-                    with self.git.cat_file() as cat:
+            with self.git.cat_file() as cat:
+                for spec, rerun in plan:
+                    run, old = rerun if rerun else (next(fresh_refs), None)
+                    info = self._initial_info(run, spec)
+                    if old:
                         info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
-                self.specs[run], self.infos[run] = spec, info
-                writes.append(store.RecordWrite(run, self.snapshot.commit, old,
-                                                store.record_files(info, {}, b"", b""), f"gitexp: {run} queued"))
-                runs.append(run)
+                    self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
+                    self.specs[run], self.infos[run] = spec, info
+                    writes.append(store.RecordWrite(run, self.snapshot.commit, old, store.record_files(
+                        info, {}, b"", b""), f"gitexp: {run} queued"))
+                    runs.append(run)
             try:
                 self.commits.update(store.write_records(self.git, writes))
                 return runs
@@ -198,12 +204,12 @@ class _Launch:
             "schema": record.SCHEMA, "sweep": run.sweep, "name": run.name, "status": "queued",
             "command": " && ".join(commands), "commands": commands, "params": spec.params,
             "resources": spec.resources, "created": record.now_iso(), "started": None, "ended": None,
-            "duration": None, "exit_code": None, "host": record.hostname(), "user": _user(), "gpus": [],
+            "duration": None, "exit_code": None, "host": record.hostname(), "user": environment.user(), "gpus": [],
             "base_commit": self.snapshot.base, "branch": self.snapshot.branch, "snapshot": self.snapshot.commit,
             "cwd": cwd, "logdir": str(logdir),
             "sweep_file": str(self.sweep.path) if self.sweep.path else None,
             "sweep_hash": self.sweep.content_hash, "excluded_files": list(self.snapshot.excluded),
-            "environment": environment.capture(spec.params), "scheduler": liveness.owner(),
+            "environment": _with_seed(self.environment, spec.params), "scheduler": liveness.owner(),
             "attempt_id": None, "attempts": [],
         }
 
@@ -239,10 +245,13 @@ class _Launch:
         process.start()
         info["backend"] = backend.name if backend else "local"
         info["where"] = getattr(process, "where", None) or {"host": record.hostname()}
+        if getattr(process, "start_error", None):
+            info["failure"] = process.start_error
         info.update(status="running", started=record.now_iso(), ended=None, exit_code=None,
                     gpus=list(placement.gpus), placement={"slot": placement.slot, "reason": placement.reason,
                                                          "estimate_mib": placement.estimate_mib},
-                    attempt_id=uuid.uuid4().hex, pid=process.pid, code_dir=str(cwd),
+                    attempt_id=uuid.uuid4().hex, pid=process.pid if backend is None and process.pid > 0 else None,
+                    code_dir=str(cwd),
                     output={"cap": output.cap, "bytes": 0, "truncated": False})
         self.outputs[run] = output
         self._commit(run, "started")
@@ -292,7 +301,7 @@ class _Launch:
         return None
 
     def stop_requests(self) -> set[RunRef]:
-        return self.stops.pending(self.sweep.name)
+        return self.stops.pending(self.sweep.name) | self.abandoned
 
     def cancel_queued(self, task: Task) -> None:
         run: RunRef = task.key
@@ -311,14 +320,35 @@ class _Launch:
                 self.last_ingest[run] = now
             if now - self.last_commit.get(run, now) >= self.options.live_interval:
                 self._commit(run, "progress", output=self.outputs[run].content())
+        self.flush()
 
     def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
+        """Queue the run's new state; `flush` (every scheduler turn) commits all queued states in
+        one ref transaction, so starting or ending N jobs at once costs one git write, not N."""
+        if run in self.abandoned:
+            return  # its ref is someone else's now; its folder keeps what we know
         if run in self.ingests:
             self.ingests[run].poll()
-        self.infos[run]["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
-        self.commits[run] = recorder.commit_run(self.git, run, self.infos[run], self.commits.get(run),
-                                                f"gitexp: {run} {what}", output=output)
+        info = self.infos[run]
+        info["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
+        queued = self._pending.get(run)
+        old = queued.old if queued else self.commits.get(run)
+        if queued and output is None:
+            output = queued.output
+        self._pending[run] = recorder.Update(run, json.loads(json.dumps(info, default=str)), old,
+                                             f"gitexp: {run} {what}", output)
         self.last_commit[run] = time.monotonic()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        updates, self._pending = list(self._pending.values()), {}
+        done, refused = recorder.commit_runs(self.git, updates)
+        self.commits.update(done)
+        for run, error in refused.items():
+            self.abandoned.add(run)
+            log.warning("%s: %s; stopping it (its files stay in %s)", run, error,
+                        record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
 
     # -- where the code runs ------------------------------------------------------------
     def _code_dir(self) -> Path:
@@ -327,26 +357,27 @@ class _Launch:
             if not self.outputs and not self.outcomes \
                     and time.time() - self.snapshot_time < FRESH_SNAPSHOT_SECONDS:
                 return self.invocation_dir  # first job, just snapshotted: nothing can have run yet
+            if time.monotonic() - self._checked_at < RECHECK_SECONDS:
+                return self.invocation_dir  # jobs starting together share one check
             tree, _ = workspace_tree(self.git)
             if tree == self.snapshot.tree:
+                self._checked_at = time.monotonic()
                 return self.invocation_dir
             root = materialize(self.git, self.snapshot.commit, self.git.gitexp_dir / "checkouts" / self.snapshot.commit)
             self._checkout = root
         rel = self.invocation_dir.relative_to(self.git.root.resolve()) \
             if self.invocation_dir.is_relative_to(self.git.root.resolve()) else Path()
-        return self._checkout / rel
+        folder = self._checkout / rel
+        folder.mkdir(parents=True, exist_ok=True)  # launched from a folder the snapshot has no file in
+        return folder
 
     def close(self) -> None:
         self.reaper.close()
 
 
-def _user() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return os.environ.get("USER", "")
+def _with_seed(env: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    seed = environment.seed_of(params)
+    return env if seed is None else {**env, "seed": seed}
 
 
 def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
@@ -361,9 +392,9 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
     slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, control.FileLedger(git))
     for spec, _ in plan:
         slots.check(spec.resources)  # an impossible request fails before anything is written
-    snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
     if not plan:
-        return LaunchResult(sweep.name, snapshot.commit, [], skipped, False)
+        return LaunchResult(sweep.name, None, [], skipped, False)
+    snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
     hooks = _Launch(git, sweep, snapshot, options)
     try:
         runs = hooks.queue(plan)
@@ -376,6 +407,7 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
                               timeout=float(timeout) if timeout else None)
         finished = scheduler.run(tasks)
     finally:
+        hooks.flush()
         hooks.close()
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
     return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished)

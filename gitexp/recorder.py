@@ -9,6 +9,7 @@ commit it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gitexp import liveness, record, store
@@ -26,14 +27,48 @@ def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: byte
     return store.record_files(info, metrics, series, output)
 
 
+@dataclass(frozen=True)
+class Update:
+    """One run's new state: its run.json, the ref value it replaces, and its output so far."""
+
+    run: RunRef
+    info: dict[str, Any]
+    old: str | None
+    message: str
+    output: bytes | None = None
+
+
+def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dict[RunRef, RefConflictError]]:
+    """Write each live run.json, then commit every folder's state in one ref transaction.
+
+    Returns the new commits and, separately, the runs whose ref changed behind our back
+    (their folders keep everything; nothing of anyone else's was overwritten).
+    """
+    writes = []
+    for update in updates:
+        files = record.RunFiles.for_run(git.gitexp_dir, update.run)
+        files.create()
+        record.write_json_atomic(files.run_json, update.info)
+        writes.append(store.RecordWrite(update.run, update.info["snapshot"], update.old,
+                                        files_from_folder(files, update.info, update.output), update.message))
+    try:
+        return store.write_records(git, writes), {}
+    except RefConflictError:
+        if len(writes) == 1:
+            raise
+    done, refused = {}, {}  # one ref refused the transaction: find which, keep the others
+    for write in writes:
+        try:
+            done.update(store.write_records(git, [write]))
+        except RefConflictError as error:
+            refused[write.run] = error
+    return done, refused
+
+
 def commit_run(git: Git, run: RunRef, info: dict[str, Any], old: str | None, message: str,
                output: bytes | None = None) -> str:
-    """Write the live run.json, then commit the folder's state as the run's new record."""
-    files = record.RunFiles.for_run(git.gitexp_dir, run)
-    files.create()
-    record.write_json_atomic(files.run_json, info)
-    write = store.RecordWrite(run, info["snapshot"], old, files_from_folder(files, info, output), message)
-    return store.write_records(git, [write])[run]
+    """`commit_runs` for one run; raises RefConflictError if its ref moved behind our back."""
+    return commit_runs(git, [Update(run, info, old, message, output)])[0][run]
 
 
 def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:

@@ -151,3 +151,20 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_runs_become_lost(repo):
     listed = json.loads(repo.gitexp("ls", "--json").stdout)
     assert listed[0]["status"] == "lost"
     assert record(repo, next(iter(repo.refs())))["status"] == "lost"
+
+
+def test_a_run_whose_ref_is_taken_away_stops_alone_and_its_siblings_finish(repo):
+    # Run "x1" deletes its own ref mid-run (as another tool might); gitexp must not clobber
+    # whatever is there now, must stop that run, and must still record its sibling.
+    repo.write("job.py", "import subprocess, sys, time\n"
+                         "if sys.argv[2] == '1':\n"
+                         "    subprocess.run(['git', 'update-ref', '-d', 'refs/experiments/exp/x1'], check=True)\n"
+                         "    time.sleep(20)\n"
+                         "else:\n    time.sleep(1)\n")
+    repo.write("exp.yml", "CMD: python job.py\nHPARAMS:\n  x: [1, 2]\n")
+    started = time.time()
+    proc = repo.gitexp("run", "exp.yml", "-j", "2", check=False)
+    assert time.time() - started < 15, "the run whose ref vanished was not stopped"
+    assert "refs/experiments/exp/x1" not in repo.refs()
+    assert record(repo, "refs/experiments/exp/x2")["status"] == "completed"
+    assert proc.returncode == 1 and "x1" in proc.stderr
