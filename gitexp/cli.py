@@ -269,16 +269,15 @@ def ls(
     `gitexp ls SWEEP --sort acc` is runx's `sumx`: only the params that differ across the
     sweep, the summary metrics, epochs and time per epoch, sorted numerically.
     """
-    from gitexp import index, recorder, remote
+    from gitexp import index, remote
 
     git = _repo()
     sweep = sweep or sweep_opt
     if sweep and sort and not as_json and not filter_:
-        _print_result(index.sweep_table(git, sweep, sort=sort, descending=not ascending,
-                                        reconcile=recorder.reconcile), "table", limit)
+        _print_result(index.sweep_table(git, sweep, sort=sort, descending=not ascending), "table", limit)
         return
     _, rows = index.list_runs(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_,
-                              limit=limit, reconcile=recorder.reconcile)
+                              limit=limit)
     origins = {str(ref): origin for ref, origin in remote.origins(git).items()}
     for row in rows:
         row["origin"] = origins.get(row["run"])
@@ -310,11 +309,11 @@ def query(
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many rows."),
 ) -> None:
     """SQL over every run (DuckDB, read-only): tables runs, series, params, metrics."""
-    from gitexp import index, recorder
+    from gitexp import index
 
     if fmt not in ("table", "csv", "json", "markdown"):
         raise GitexpError(f"--format {fmt!r}: expected table, csv, json or markdown")
-    _print_result(index.run_query(_repo(), sql, limit=limit, reconcile=recorder.reconcile), fmt, None)
+    _print_result(index.run_query(_repo(), sql, limit=limit), fmt, None)
 
 
 def _print_result(result: Any, fmt: str, limit: int | None) -> None:

@@ -176,6 +176,7 @@ class _Launch:
             with self.git.cat_file() as cat:
                 for spec, rerun in plan:
                     run, old = rerun if rerun else (next(fresh_refs), None)
+                    self._place_folder(run)
                     info = self._initial_info(run, spec)
                     if old:
                         info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
@@ -192,6 +193,18 @@ class _Launch:
                 self.infos.clear()
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
+
+    def _place_folder(self, run: RunRef) -> None:
+        """With runx's LOGROOT set, the run folder lives under it; the usual place becomes a link
+        to it, so every reader finds the run's live files where it always looks."""
+        logroot = self.sweep.options.get("logroot")
+        usual = record.RunFiles.for_run(self.git.gitexp_dir, run).dir
+        if not logroot or usual.exists() or usual.is_symlink():
+            return
+        target = (self.git.root / os.path.expanduser(str(logroot))).resolve() / run.sweep / run.name
+        target.mkdir(parents=True, exist_ok=True)
+        usual.parent.mkdir(parents=True, exist_ok=True)
+        usual.symlink_to(target, target_is_directory=True)
 
     def _initial_info(self, run: RunRef, spec) -> dict[str, Any]:
         logdir = record.RunFiles.for_run(self.git.gitexp_dir, run).dir

@@ -83,8 +83,11 @@ def gc(git: Git, prune: bool = True, now: bool = False) -> GcResult:
                 run_id = f"{sweep_dir.name}/{run_dir.name}"
                 if run_id in live:
                     continue
-                freed += sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file() and not f.is_symlink())
-                shutil.rmtree(run_dir, ignore_errors=True)
+                folder = run_dir.resolve()  # under LOGROOT, the usual place is a link to it
+                freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+                shutil.rmtree(folder, ignore_errors=True)
+                if run_dir.is_symlink():
+                    run_dir.unlink()
                 removed.append(run_id)
             if not any(sweep_dir.iterdir()):
                 sweep_dir.rmdir()

@@ -168,3 +168,18 @@ def test_a_run_whose_ref_is_taken_away_stops_alone_and_its_siblings_finish(repo)
     assert "refs/experiments/exp/x1" not in repo.refs()
     assert record(repo, "refs/experiments/exp/x2")["status"] == "completed"
     assert proc.returncode == 1 and "x1" in proc.stderr
+
+
+def test_logroot_puts_run_folders_where_the_user_asked(repo, tmp_path):
+    logroot = tmp_path / "big-disk"
+    repo.write("exp.yml", f"CMD: python train.py\nLOGROOT: {logroot}\nHPARAMS:\n  lr: [0.1]\n  logdir: LOGDIR\n")
+    repo.gitexp("run", "exp.yml")
+    info = record(repo, "refs/experiments/exp/lr0.1")
+    assert info["status"] == "completed"
+    assert (logroot / "exp" / "lr0.1" / ".gitexp" / "metrics.jsonl").exists()
+    shown = json.loads(repo.gitexp("show", "exp/lr0.1", "--json").stdout)
+    assert shown["metrics"]["acc"] == pytest.approx(0.7)
+    repo.gitexp("rm", "-y", "exp")
+    repo.gitexp("gc", "--no-prune")
+    assert not (logroot / "exp" / "lr0.1").exists()
+    assert not (repo.path / ".git" / "gitexp" / "runs" / "exp" / "lr0.1").exists()

@@ -224,9 +224,12 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
 def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     """Bring the index up to date with the refs; returns a read-only connection to it.
 
-    `reconcile` settles records before they are indexed (for example marking runs whose
-    scheduler died `lost`); it sees every running or queued run at each sync.
+    `reconcile` settles records before they are indexed; it sees every running or queued run
+    at each sync. By default it is `recorder.reconcile` (runs whose scheduler died become
+    `lost`), so no reader — CLI or language server — can forget it.
     """
+    if reconcile is None:
+        from gitexp.recorder import reconcile
     path = index_path(git)
     stat = refs_stat(git)  # taken before listing: a change after it makes the next read re-list
     con = _open_current(path)

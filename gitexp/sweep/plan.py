@@ -129,7 +129,8 @@ def name_runs(drafts: list[Draft]) -> list[str]:
         if draft.tag:
             base = sanitize(draft.tag)
         else:
-            shown = [k for k in (varying or keys) if k in draft.params]
+            shown = [k for k in (varying or keys) if k in draft.params
+                     and "LOGDIR" not in str(draft.params[k])]  # a path placeholder names nothing
             base = sanitize("-".join(_name_part(k, draft.params[k]) for k in shown)) if shown else "run"
         name, n = base, 1
         while name in taken:

@@ -85,14 +85,14 @@ class Browse:
         return {**page, "sweeps": sweeps}
 
     def _runs(self, git, params: dict[str, Any]) -> dict[str, Any]:
-        from gitexp import index, recorder
+        from gitexp import index
 
         method = "gitexp/runs"
         offset = integer(params, "offset", method, 0) or 0
         total, rows = index.list_runs(
             git, sweep=params.get("sweep") or None, sort=params.get("sort") or None,
             descending=bool(params.get("descending", True)), filter=params.get("filter") or None,
-            offset=offset, limit=integer(params, "limit", method, None), reconcile=recorder.reconcile)
+            offset=offset, limit=integer(params, "limit", method, None))
         return {"total": total, "offset": offset, "runs": rows}
 
     def run(self, params: dict[str, Any]) -> dict[str, Any]:
