@@ -134,6 +134,7 @@ def run(
 
     def on_queued(runs) -> None:
         err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
+        control.announce_queued(runs)
         progress.queued(runs)
 
     options.echo = echo

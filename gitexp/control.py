@@ -26,7 +26,7 @@ from gitexp.errors import GitexpError, RunNotFoundError
 from gitexp.git import Git
 from gitexp.refs import RunRef
 
-ENV_DETACHED = "GITEXP_DETACHED"  # set for the background scheduler that `run -d` starts
+ENV_DETACHED = "GITEXP_DETACHED"  # set for the background scheduler `run -d` starts: where to say "queued"
 LIVE = ("queued", "running")
 STOP_POLL_SECONDS = 0.5
 
@@ -201,6 +201,13 @@ class Detached:
     announcement: str  # the scheduler's "N run(s) queued in sweep X" line
 
 
+def announce_queued(runs: list[RunRef]) -> None:
+    """In a detached scheduler: tell the waiting parent (through a file it named) that runs are queued."""
+    path = os.environ.get(ENV_DETACHED)
+    if path and runs:
+        record.write_json_atomic(Path(path), {"sweep": runs[0].sweep, "runs": [run.id for run in runs]})
+
+
 def detach(git: Git, argv: list[str], wait: float = 120.0) -> Detached:
     """Start `gitexp <argv>` as a background scheduler; return once its runs are queued.
 
@@ -209,21 +216,24 @@ def detach(git: Git, argv: list[str], wait: float = 120.0) -> Detached:
     """
     folder = git.gitexp_dir / "schedulers"
     folder.mkdir(parents=True, exist_ok=True)
-    log = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    log, ready = folder / f"{stamp}.log", folder / f"{stamp}.queued.json"
     with open(log, "wb") as out:
         child = subprocess.Popen([sys.executable, "-m", "gitexp", *argv], stdin=subprocess.DEVNULL,
                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                 env={**os.environ, ENV_DETACHED: "1"})
+                                 env={**os.environ, ENV_DETACHED: str(ready)})
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        for line in text.splitlines():
-            if "queued in sweep" in line or "--resume skipped" in line:
-                return Detached(child.pid, log, line.strip())
-        if child.poll() == 0:  # done already (e.g. --resume found nothing left to run)
-            return Detached(child.pid, log, text.strip().splitlines()[-1] if text.strip() else "finished")
-        if child.poll() is not None:
-            last = text.strip().splitlines()[-1] if text.strip() else f"exit code {child.returncode}"
+        queued = record.read_json(ready)
+        if isinstance(queued, dict):
+            ready.unlink(missing_ok=True)
+            return Detached(child.pid, log, f"{len(queued['runs'])} run(s) queued in sweep {queued['sweep']}")
+        code = child.poll()
+        if code is not None:
+            text = log.read_text(errors="replace").strip()
+            last = text.splitlines()[-1] if text else f"exit code {code}"
+            if code == 0:  # done already (e.g. --resume found nothing left to run)
+                return Detached(child.pid, log, last)
             raise GitexpError(f"the background scheduler stopped before queueing: {last}")
         time.sleep(0.1)
     return Detached(child.pid, log, "still starting (see the log)")

@@ -80,8 +80,17 @@ def diff(git: Git, text_a: str, text_b: str, with_patch: bool = True) -> dict[st
     a, b = load_one(git, text_a), load_one(git, text_b)
     files = name_status(git, _tree(a.snapshot), _tree(b.snapshot))
     if with_patch:
-        for entry in files:
-            entry["patch"] = patch(git, _tree(a.snapshot), _tree(b.snapshot), paths=[entry["path"]])
+        # one `git diff` for all files; its sections come in the same order as name_status
+        text = patch(git, _tree(a.snapshot), _tree(b.snapshot))
+        sections = ["diff --git " + part for part in text.split("\ndiff --git ")]
+        if text.startswith("diff --git "):
+            sections[0] = sections[0][len("diff --git "):]
+        if len(sections) == len(files):
+            for entry, section in zip(files, sections):
+                entry["patch"] = section if section.endswith("\n") else section + "\n"
+        else:  # cannot pair them safely (a patch line that looks like a header): one diff per file
+            for entry in files:
+                entry["patch"] = patch(git, _tree(a.snapshot), _tree(b.snapshot), paths=[entry["path"]])
     return {
         "a": a.id, "b": b.id, "snapshot_a": a.snapshot, "snapshot_b": b.snapshot,
         "status": {"a": a.status, "b": b.status},

@@ -79,12 +79,13 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
         if proc.returncode != 0:
             raise GitCommandError(f"git fast-import failed: {proc.stderr.decode(errors='replace').strip()}")
         commits = dict(line.split() for line in marks.read_text().splitlines())
-    git.run("update-ref", "-d", scratch, check=False)
     new = {write.run: commits[f":{i}"] for i, write in enumerate(writes, start=1)}
     lines = "".join(f"update {w.run.ref} {new[w.run]} {w.old or ZERO_SHA}\n" for w in writes)
+    lines += f"delete {scratch}\n"  # same transaction: no scratch ref outlives a write
     proc = subprocess.run(["git", "update-ref", "--stdin"], cwd=git.root, input=lines.encode(),
                           capture_output=True, env=_env())
     if proc.returncode != 0:
+        git.run("update-ref", "-d", scratch, check=False)
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise RefConflictError(
             f"run ref changed behind gitexp's back, nothing was overwritten: {detail[-1] if detail else ''}")
