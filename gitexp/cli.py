@@ -113,7 +113,7 @@ def run(
         for line in launcher.dry_run(git, sweep_file, options):
             sys.stdout.write(line + "\n")
         return
-    launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or a cluster starts
+    loaded = launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or cluster starts
     if detach and not os.environ.get(control.ENV_DETACHED):
         started = control.detach(git, sys.argv[1:])
         err.print(f"gitexp: {started.announcement}", markup=False)
@@ -144,10 +144,7 @@ def run(
     if options.backend:
         options.slots = options.backend.slots()
     try:
-        result = launcher.launch(
-            git, sweep_file, options,
-            on_queued=on_queued,
-        )
+        result = launcher.launch(git, sweep_file, options, on_queued=on_queued, sweep=loaded)
     finally:
         progress.close()
         if options.backend:

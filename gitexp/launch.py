@@ -394,9 +394,11 @@ def _with_seed(env: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 
 
 def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
-           on_queued: Callable[[list[RunRef]], None] | None = None) -> LaunchResult:
-    """Run a sweep to the end (or until interrupted) and return what happened to each run."""
-    sweep = load(path, options)
+           on_queued: Callable[[list[RunRef]], None] | None = None, sweep: Any = None) -> LaunchResult:
+    """Run a sweep to the end (or until interrupted) and return what happened to each run.
+
+    `sweep` is the file already expanded by `load` (the CLI checks it before starting a backend)."""
+    sweep = sweep or load(path, options)
     existing = store.list_runs(git, sweep.name)
     if options.resume:
         plan, skipped = _resume_plan(git, sweep, existing)

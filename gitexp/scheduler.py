@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from gitexp.executor import Process
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.02  # loop period: how late a finished job is noticed
 GRACE_SECONDS = 10.0  # after the first Ctrl-C: SIGINT, then SIGTERM, then SIGKILL
 
 
