@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitexp import liveness, store
+from gitexp import liveness, record, store
 from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
 from gitexp.git import ZERO_SHA, Git
 from gitexp.refs import INCOMING_PREFIX, ORIGIN_PREFIX, TMP_PREFIX, RunRef, check_name
@@ -75,7 +75,7 @@ class GcResult:
 def gc(git: Git, prune: bool = True, now: bool = False) -> GcResult:
     """Delete run folders (logs, artifacts) of runs that no longer have a ref, then prune objects."""
     live = {run.id for run in store.list_runs(git)}
-    root = git.gitexp_dir / "runs"
+    root = record.runs_root(git.gitexp_dir)
     removed, freed = [], 0
     if root.exists():
         for sweep_dir in sorted(p for p in root.iterdir() if p.is_dir()):

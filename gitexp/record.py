@@ -60,6 +60,11 @@ def hostname() -> str:
     return socket.gethostname()
 
 
+def runs_root(gitexp_dir: Path) -> Path:
+    """The folder holding every run folder, as `<sweep>/<run>/`."""
+    return gitexp_dir / "runs"
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """Where one run's live files live on this machine."""
@@ -68,7 +73,7 @@ class RunFiles:
 
     @classmethod
     def for_run(cls, gitexp_dir: Path, run: RunRef) -> "RunFiles":
-        return cls(gitexp_dir / "runs" / run.sweep / run.name)
+        return cls(runs_root(gitexp_dir) / run.sweep / run.name)
 
     @property
     def meta(self) -> Path:

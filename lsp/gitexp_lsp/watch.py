@@ -19,9 +19,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from gitexp import record
+from gitexp.refs import EXPERIMENTS
+
 log = logging.getLogger(__name__)
 
-_LIVE_FILES = ("run.json", "metrics.jsonl", "summary.json")
+_LIVE_FILES = (record.RUN_JSON, record.SERIES_JSONL, record.SUMMARY_OVERRIDES)
 _LIVE_STATUSES = ("queued", "running")
 
 
@@ -69,9 +72,9 @@ class RepoWatcher:
     """Change detection for one repository; `poll()` says which runs changed since last time."""
 
     def __init__(self, common_dir: Path):
-        self.refs = common_dir / "refs" / "experiments"
+        self.refs = common_dir / EXPERIMENTS.rstrip("/")
         self.whole = [common_dir / "packed-refs", common_dir / "reftable"]
-        self.live_root = common_dir / "gitexp" / "runs"
+        self.live_root = record.runs_root(common_dir / "gitexp")
         self._whole_sig = _signature(self.whole)
         self._dirs: dict[Path, int | None] = {}  # refs/experiments and its sweep folders
         self._refs: dict[str, tuple | None] = {}  # run id -> identity of its loose ref file
@@ -150,7 +153,7 @@ class RepoWatcher:
                 self._live[run] = ()  # its first signature below counts as a change
         changed: set[str] = set()
         for run, seen in list(self._live.items()):
-            now = _signature([self.live_root / run / ".gitexp" / name for name in _LIVE_FILES])
+            now = _signature([self.live_root / run / record.RECORD_DIR / name for name in _LIVE_FILES])
             if now == seen:
                 continue
             changed.add(run)
@@ -161,7 +164,7 @@ class RepoWatcher:
 
     def _is_live(self, run: str) -> bool:
         try:
-            info = json.loads((self.live_root / run / ".gitexp" / "run.json").read_bytes())
+            info = json.loads((self.live_root / run / record.RECORD_DIR / record.RUN_JSON).read_bytes())
         except (OSError, ValueError):
             return False
         return isinstance(info, dict) and info.get("status") in _LIVE_STATUSES
