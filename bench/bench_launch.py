@@ -5,9 +5,10 @@ one process, each repeated and the median taken:
   bare      the no-op command run directly (the floor)
   gitexp    `gitexp run` of a 1-run sweep of that no-op command (snapshot + records + run)
   copy      copying the code tree, which runx does for every run
-  dvc       `dvc exp run` of a trivial stage, when dvc is installed (skipped otherwise)
+  dvc       one `dvc exp run` of a trivial stage running the same no-op, with one dirty file;
+            dvc comes from a throwaway venv (bench/peers.py), skipped if that can't be built
 and prints the overhead of each over `bare` and the ratios. Usage:
-  python bench/bench_launch.py [--files 20000] [--mb 280] [--repeat 3] [--keep DIR]
+  python bench/bench_launch.py [--files 20000] [--mb 280] [--repeat 3] [--keep DIR] [--no-peers]
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import peer_venv
+
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "bench",
-       "GIT_COMMITTER_EMAIL": "b@b"}
+       "GIT_COMMITTER_EMAIL": "b@b", "DVC_NO_ANALYTICS": "1"}
 
 
 def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -55,12 +58,31 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def time_dvc(dvc: str, repo: Path, repeat: int) -> float:
+    """Median of `dvc exp run`, each with a fresh edit to the same one file, checked to make an experiment."""
+    sh(dvc, "init", "-q", cwd=repo)
+    sh(dvc, "config", "--local", "core.check_update", "false", cwd=repo)  # no network call in the timing
+    sh(dvc, "stage", "add", "-q", "-n", "noop", f"{sys.executable} noop.py", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-q", "-m", "dvc", cwd=repo)
+    samples = []
+    for attempt in range(repeat):
+        (repo / "pkg000" / "mod00000.py").write_text(f"# dirty edit {attempt}\n")
+        samples.append(timed(lambda: sh(dvc, "exp", "run", "-q", cwd=repo), 1))
+    made = sh("git", "for-each-ref", "--format=%(refname)", "refs/exps/", cwd=repo).stdout.split()
+    experiments = [ref for ref in made if not ref.startswith("refs/exps/exec/")]
+    if len(experiments) != repeat:
+        raise SystemExit(f"dvc exp run made {len(experiments)} experiments, expected {repeat}")
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--mb", type=int, default=280)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the repo here and keep it")
+    parser.add_argument("--no-peers", action="store_true", help="skip peers (dvc) and their venv")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="gitexp-bench-"))
@@ -76,14 +98,8 @@ def main() -> None:
     copies = iter(range(1000))
     results["copy"] = timed(lambda: shutil.copytree(repo, tmp / f"copy{next(copies)}",
                                                     ignore=shutil.ignore_patterns(".git")), 1)
-    results["dvc"] = None
-    if shutil.which("dvc"):
-        sh("dvc", "init", "-q", cwd=repo)
-        sh("dvc", "stage", "add", "-q", "-n", "noop", f"{sys.executable} noop.py", cwd=repo)
-        sh("git", "add", "-A", cwd=repo)
-        sh("git", "commit", "-q", "-m", "dvc", cwd=repo)
-        (repo / "pkg000" / "mod00000.py").write_text("# dirty edit again\n")
-        results["dvc"] = timed(lambda: sh("dvc", "exp", "run", "-q", cwd=repo), 1)
+    dvc_bin = None if args.no_peers else peer_venv("dvc", ["dvc"])
+    results["dvc"] = None if dvc_bin is None else time_dvc(str(dvc_bin / "dvc"), repo, args.repeat)
 
     bare = results["bare"] or 1e-9
     print(f"\nlaunch overhead, {args.files} files / {args.mb} MB, one dirty file (median of {args.repeat})")
@@ -92,7 +108,8 @@ def main() -> None:
     for key in ("bare", "gitexp", "copy", "dvc"):
         value = results[key]
         if value is None:
-            print(f"{key:<8} {'skipped (dvc not installed)':>32}")
+            why = "--no-peers" if args.no_peers else "dvc could not be installed"
+            print(f"{key:<8} {'skipped (' + why + ')':>32}")
             continue
         ratio = overhead[key] / overhead["gitexp"] if overhead["gitexp"] > 0 else float("inf")
         print(f"{key:<8} {value:>9.3f} {overhead[key]:>11.3f} {ratio:>9.1f}x")

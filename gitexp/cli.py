@@ -267,7 +267,7 @@ def ls(
     `gitexp ls SWEEP --sort acc` is runx's `sumx`: only the params that differ across the
     sweep, the summary metrics, epochs and time per epoch, sorted numerically.
     """
-    from gitexp import index, remote
+    from gitexp import index
 
     git = _repo()
     sweep = sweep or sweep_opt
@@ -276,9 +276,6 @@ def ls(
         return
     _, rows = index.list_runs(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_,
                               limit=limit)
-    origins = {str(ref): origin for ref, origin in remote.origins(git).items()}
-    for row in rows:
-        row["origin"] = origins.get(row["run"])
     if as_json:
         _print_json(rows)
         return
@@ -290,7 +287,7 @@ def ls(
     for r in rows:
         metric_keys += [k for k in r["metrics"] if k not in metric_keys]
     table = Table(box=None, pad_edge=False)
-    shared = ["origin"] if origins else []  # only once runs were pulled from a remote
+    shared = ["origin"] if any(r["origin"] for r in rows) else []  # only once runs were pulled
     for column in ["sweep", "run", "status", "age", *shared, *varying, *metric_keys[:6]]:
         table.add_column(column, no_wrap=column in ("sweep", "run"))
     for r in rows:

@@ -78,6 +78,8 @@ def test_push_pull_round_trip_keeps_records_and_shows_origin(repo, hub, tmp_path
     assert rows["exp/lr0.1"]["metrics"]["acc"] == pytest.approx(0.7)
     assert _ls(repo)["exp/lr0.1"]["origin"] is None  # made here
     assert "origin" in bob.gitexp("ls").stdout.splitlines()[0]
+    queried = bob.gitexp("query", "select run, origin from runs order by run", "--format", "csv").stdout
+    assert "exp/lr0.1,origin" in queried  # query sees where a run came from, as the sidebar does
     assert "0 new, 0 updated, 2 unchanged" in bob.gitexp("pull", "origin").stderr
 
 

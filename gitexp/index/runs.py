@@ -52,17 +52,17 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
         direction = "DESC" if descending else "ASC"
         page = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = con.execute(f"""SELECT r.run, r.sweep, r.name, r.status, r.created, r.started, r.ended,
-                                      r.duration, r.params::VARCHAR, r.metrics::VARCHAR
+                                      r.duration, r.origin, r.params::VARCHAR, r.metrics::VARCHAR
                                FROM {source} WHERE {condition}
                                ORDER BY r.{order} {direction} NULLS LAST, r.run{page} OFFSET {int(offset)}""",
                            args).fetchall()
     finally:
         con.close()
-    keys = ("run", "sweep", "name", "status", "created", "started", "ended", "duration")
+    keys = ("run", "sweep", "name", "status", "created", "started", "ended", "duration", "origin")
     runs = []
     for row in rows:
         item = {key: plain(value) for key, value in zip(keys, row)}
-        item["params"], item["metrics"] = json.loads(row[8] or "{}"), json.loads(row[9] or "{}")
+        item["params"], item["metrics"] = json.loads(row[9] or "{}"), json.loads(row[10] or "{}")
         runs.append(item)
     return total, runs
 

@@ -3,6 +3,7 @@
 Tables (everything a query sees):
 
     runs      view: run, sweep, name, status, commit, created, started, ended, duration,
+              origin (the remote a pulled run came from; NULL for runs made here),
               one typed column per param, one per summary metric, then `params` and
               `metrics` as JSON. A column is named by the bare key; a key that is also a
               metric (for a param), a param (for a metric) or a fixed column gets the prefix
@@ -26,8 +27,8 @@ from typing import Any, Iterable
 from gitexp import record
 from gitexp.index.load import Loaded
 
-VERSION = "1"  # bump when the tables change: an index of another version is rebuilt
-FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration")
+VERSION = "2"  # bump when the tables change: an index of another version is rebuilt
+FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration", "origin")
 RESERVED = {name.lower() for name in (*FIXED, "params", "metrics")}
 _INT64 = 2**63
 _NON_FINITE = {"nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
@@ -40,6 +41,7 @@ CREATE TABLE _core(run VARCHAR, sweep VARCHAR, name VARCHAR, status VARCHAR, com
 CREATE TABLE _kv(run VARCHAR, kind VARCHAR, key VARCHAR, pos INTEGER, value VARCHAR, num DOUBLE, type VARCHAR);
 CREATE TABLE _columns(kind VARCHAR, key VARCHAR, col VARCHAR, type VARCHAR);
 CREATE TABLE series(run VARCHAR, key VARCHAR, step BIGINT, value DOUBLE, time DOUBLE);
+CREATE TABLE _origin(run VARCHAR, origin VARCHAR);
 CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param';
 CREATE VIEW metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric';
 """
@@ -213,9 +215,10 @@ def rebuild_runs(con: Any) -> None:
 
     wide = "".join(f", {kind[0]}.{ident(name)}" for kind, _, name, _ in columns)
     con.execute(f"""CREATE OR REPLACE TABLE _runs AS
-        SELECT c.run, c.sweep, c.name, c.status, c.commit, c.created, c.started, c.ended, c.duration{wide},
-               c.params, c.metrics
+        SELECT c.run, c.sweep, c.name, c.status, c.commit, c.created, c.started, c.ended, c.duration,
+               o.origin{wide}, c.params, c.metrics
         FROM _core c LEFT JOIN {pivot('param')} p ON p.run = c.run LEFT JOIN {pivot('metric')} m ON m.run = c.run
+        LEFT JOIN _origin o ON o.run = c.run
         ORDER BY c.created, c.run""")
     con.execute("""CREATE OR REPLACE VIEW runs AS SELECT * REPLACE (
         CASE WHEN status = 'running' AND ended IS NULL THEN epoch(now()) - epoch(started) ELSE duration END

@@ -210,6 +210,13 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
                     con.execute(f"DELETE FROM {table} WHERE run IN (SELECT unnest($1::VARCHAR[]))", [gone])
             with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
                 schema.insert(con, schema.write_rows(loaded, Path(folder)))
+            from gitexp import remote  # which runs were pulled, and from where
+
+            pulled = remote.origins(git, plan.refs)
+            con.execute("DELETE FROM _origin")
+            if pulled:
+                con.execute("INSERT INTO _origin SELECT unnest($1), unnest($2)",
+                            [[run.id for run in pulled], list(pulled.values())])
             schema.rebuild_runs(con)
             con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', $2), ('refs_stat', $3)",
                         [schema.VERSION, _digest(plan.refs), stat or ""])

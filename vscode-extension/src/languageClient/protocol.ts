@@ -16,6 +16,8 @@ export interface RunSummary {
   started?: string | null
   ended?: string | null
   duration?: number | null
+  /** the remote a pulled run came from; null for runs made here */
+  origin?: string | null
   params: Record<string, Scalar>
   metrics: Record<string, Scalar>
 }

@@ -88,6 +88,11 @@ describe('runTooltip', () => {
     assert.match(text, /\| note \| a\\\|b \|/)
     assert.match(text, /\| acc \| 0\.91 \|/)
   })
+
+  it('says where a pulled run came from, and nothing for a run made here', () => {
+    assert.match(runTooltip(run('a', { origin: 'lab' })), /pulled from lab/)
+    assert.doesNotMatch(runTooltip(run('a')), /pulled from/)
+  })
 })
 
 describe('collectSortKeys', () => {

@@ -123,12 +123,16 @@ const table = (title: string, values: Record<string, Scalar>): string[] => {
   ]
 }
 
-/** Markdown tooltip: id, status, timing, then the params and metrics tables. */
+/** Markdown tooltip: id, status, timing, origin, then the params and metrics tables. */
 export const runTooltip = (run: RunSummary): string =>
   [
     `**${markdownCell(run.run)}** · ${run.status}`,
     '',
-    [run.created ? `created ${run.created}` : '', run.duration ? formatDuration(run.duration) : '']
+    [
+      run.created ? `created ${run.created}` : '',
+      run.duration ? formatDuration(run.duration) : '',
+      run.origin ? `pulled from ${markdownCell(run.origin)}` : ''
+    ]
       .filter(Boolean)
       .join(' · '),
     ...table('param', run.params),
