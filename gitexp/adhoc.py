@@ -159,17 +159,12 @@ def start(params: dict[str, Any] | None = None) -> Path:
     for n in range(1, 50):
         run = RunRef(SWEEP, base if n == 1 else f"{base}-{n}")
         files = record.RunFiles.for_run(git.gitexp_dir, run)
-        info = {
-            "schema": record.SCHEMA, "sweep": SWEEP, "name": run.name, "status": "running",
-            "command": shlex.join(["python", *sys.argv]), "commands": [shlex.join(["python", *sys.argv])],
-            "params": params, "resources": {}, "created": record.now_iso(), "started": record.now_iso(),
-            "ended": None, "duration": None, "exit_code": None, "host": record.hostname(),
-            "user": environment.user(), "gpus": [], "base_commit": snapshot.base, "branch": snapshot.branch,
-            "snapshot": snapshot.commit, "cwd": cwd, "logdir": str(files.dir), "sweep_file": None,
-            "sweep_hash": None, "excluded_files": list(snapshot.excluded),
-            "environment": environment.capture(params), "scheduler": liveness.owner(),
-            "attempt_id": uuid.uuid4().hex, "attempts": [], "pid": os.getpid(), "code_dir": str(where),
-        }
+        info = record.new_info(
+            run, snapshot, [shlex.join(["python", *sys.argv])], params, cwd=cwd, logdir=files.dir,
+            environment=environment.capture(params), user=environment.user(), scheduler=liveness.owner(),
+            status="running")
+        info.update(started=record.now_iso(), attempt_id=uuid.uuid4().hex, pid=os.getpid(), code_dir=str(where),
+                    backend="local", where={"host": record.hostname()})
         files.create()
         for stale in (files.series, files.summary_overrides):
             stale.unlink(missing_ok=True)

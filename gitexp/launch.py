@@ -213,18 +213,11 @@ class _Launch:
             cwd = str(self.invocation_dir.relative_to(self.git.root.resolve()))
         except ValueError:
             cwd = "."
-        return {
-            "schema": record.SCHEMA, "sweep": run.sweep, "name": run.name, "status": "queued",
-            "command": " && ".join(commands), "commands": commands, "params": spec.params,
-            "resources": spec.resources, "created": record.now_iso(), "started": None, "ended": None,
-            "duration": None, "exit_code": None, "host": record.hostname(), "user": environment.user(), "gpus": [],
-            "base_commit": self.snapshot.base, "branch": self.snapshot.branch, "snapshot": self.snapshot.commit,
-            "cwd": cwd, "logdir": str(logdir),
-            "sweep_file": str(self.sweep.path) if self.sweep.path else None,
-            "sweep_hash": self.sweep.content_hash, "excluded_files": list(self.snapshot.excluded),
-            "environment": _with_seed(self.environment, spec.params), "scheduler": liveness.owner(),
-            "attempt_id": None, "attempts": [],
-        }
+        return record.new_info(
+            run, self.snapshot, commands, spec.params, cwd=cwd, logdir=logdir,
+            environment=_with_seed(self.environment, spec.params), user=environment.user(),
+            scheduler=liveness.owner(), resources=spec.resources,
+            sweep_file=str(self.sweep.path) if self.sweep.path else None, sweep_hash=self.sweep.content_hash)
 
     # -- scheduler hooks ----------------------------------------------------------
     def start(self, task: Task, placement: Placement) -> Process:

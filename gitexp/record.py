@@ -60,6 +60,23 @@ def hostname() -> str:
     return socket.gethostname()
 
 
+def new_info(run: RunRef, snapshot: Any, commands: list[str], params: dict[str, Any], *, cwd: str,
+             logdir: Path, environment: dict[str, Any], user: str, scheduler: dict[str, Any],
+             resources: dict[str, Any] | None = None, sweep_file: str | None = None,
+             sweep_hash: str | None = None, status: str = "queued") -> dict[str, Any]:
+    """A new run.json: the one place its fields are laid out (`gitexp run` and standalone runs)."""
+    return {
+        "schema": SCHEMA, "sweep": run.sweep, "name": run.name, "status": status,
+        "command": " && ".join(commands), "commands": commands, "params": params,
+        "resources": resources or {}, "created": now_iso(), "started": None, "ended": None,
+        "duration": None, "exit_code": None, "host": hostname(), "user": user, "gpus": [],
+        "base_commit": snapshot.base, "branch": snapshot.branch, "snapshot": snapshot.commit,
+        "cwd": cwd, "logdir": str(logdir), "sweep_file": sweep_file, "sweep_hash": sweep_hash,
+        "excluded_files": list(snapshot.excluded), "environment": environment, "scheduler": scheduler,
+        "attempt_id": None, "attempts": [],
+    }
+
+
 def runs_root(gitexp_dir: Path) -> Path:
     """The folder holding every run folder, as `<sweep>/<run>/`."""
     return gitexp_dir / "runs"

@@ -53,9 +53,9 @@ def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dic
                                         files_from_folder(files, update.info, update.output), update.message))
     try:
         return store.write_records(git, writes), {}
-    except RefConflictError:
+    except RefConflictError as error:
         if len(writes) == 1:
-            raise
+            return {}, {writes[0].run: error}
     done, refused = {}, {}  # one ref refused the transaction: find which, keep the others
     for write in writes:
         try:
@@ -68,7 +68,10 @@ def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dic
 def commit_run(git: Git, run: RunRef, info: dict[str, Any], old: str | None, message: str,
                output: bytes | None = None) -> str:
     """`commit_runs` for one run; raises RefConflictError if its ref moved behind our back."""
-    return commit_runs(git, [Update(run, info, old, message, output)])[0][run]
+    done, refused = commit_runs(git, [Update(run, info, old, message, output)])
+    if refused:
+        raise refused[run]
+    return done[run]
 
 
 def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:

@@ -157,13 +157,18 @@ def test_a_run_whose_ref_is_taken_away_stops_alone_and_its_siblings_finish(repo)
     # Run "x1" deletes its own ref mid-run (as another tool might); gitexp must not clobber
     # whatever is there now, must stop that run, and must still record its sibling.
     repo.write("job.py", "import subprocess, sys, time\n"
+                         "ref = 'refs/experiments/exp/x1'\n"
                          "if sys.argv[2] == '1':\n"
-                         "    subprocess.run(['git', 'update-ref', '-d', 'refs/experiments/exp/x1'], check=True)\n"
+                         "    while b'running' not in subprocess.run(['git', 'show', ref + ':.gitexp/run.json'],\n"
+                         "                                           capture_output=True).stdout:\n"
+                         "        time.sleep(0.05)\n"
+                         "    subprocess.run(['git', 'update-ref', '-d', ref], check=True)\n"
                          "    time.sleep(20)\n"
                          "else:\n    time.sleep(1)\n")
     repo.write("exp.yml", "CMD: python job.py\nHPARAMS:\n  x: [1, 2]\n")
     started = time.time()
-    proc = repo.gitexp("run", "exp.yml", "-j", "2", check=False)
+    # the next live commit (every second here) finds the ref gone
+    proc = repo.gitexp("run", "exp.yml", "-j", "2", "--live-interval", "1", check=False)
     assert time.time() - started < 15, "the run whose ref vanished was not stopped"
     assert "refs/experiments/exp/x1" not in repo.refs()
     assert record(repo, "refs/experiments/exp/x2")["status"] == "completed"
