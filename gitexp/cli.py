@@ -161,6 +161,9 @@ def run(
         table.add_row(outcome.run.name, Text(outcome.status, style=STATUS_STYLE.get(outcome.status, "")),
                       _fmt(outcome.exit_code), f"{outcome.duration:.1f}s" if outcome.duration else "-", metrics)
     err.print(table)
+    for run in result.unrecorded:
+        err.print(f"gitexp: {run}: not recorded, its ref was changed by someone else "
+                  f"(its files are in .git/gitexp/runs/{run})", markup=False)
     if result.interrupted:
         raise typer.Exit(130)
     if not result.ok:

@@ -70,10 +70,11 @@ class LaunchResult:
     outcomes: list[RunOutcome]
     skipped: list[RunRef]
     interrupted: bool
+    unrecorded: list[RunRef] = field(default_factory=list)  # refs someone else moved: records not written
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(o.status == "completed" for o in self.outcomes)
+        return not self.interrupted and not self.unrecorded and all(o.status == "completed" for o in self.outcomes)
 
 
 def load(path: str | os.PathLike[str], options: LaunchOptions):
@@ -418,4 +419,4 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         hooks.flush()
         hooks.close()
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
-    return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished)
+    return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned))

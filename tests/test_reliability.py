@@ -160,7 +160,8 @@ def test_ref_moved_behind_gitexps_back_is_never_overwritten(repo):
                         "HPARAMS:\n  RUNX.TAG: [moved]\n")
     proc = repo.gitexp("run", "s.yml", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "changed behind gitexp's back, nothing was overwritten" in proc.stderr.strip().splitlines()[-1]
+    assert "changed behind gitexp's back, nothing was overwritten" in proc.stderr
+    assert "s/moved: not recorded" in proc.stderr.strip().splitlines()[-1]
     assert repo.refs()["refs/experiments/s/moved"] == repo.git("rev-parse", "HEAD").strip()
     folder = repo.path / ".git/gitexp/runs/s/moved"
     # whichever write came after the move refused (normally the final one); the files stay
