@@ -99,7 +99,7 @@ def run(
                                           help="--backend ray: the cluster (default: Ray's own lookup, else a local one)."),
 ) -> None:
     """Expand a sweep, snapshot the code once, and run every job."""
-    from gitexp import control
+    from gitexp import detach as detacher
     from gitexp import launch as launcher
     from gitexp.progress import Progress
 
@@ -114,8 +114,8 @@ def run(
             sys.stdout.write(line + "\n")
         return
     loaded = launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or cluster starts
-    if detach and not os.environ.get(control.ENV_DETACHED):
-        started = control.detach(git, sys.argv[1:])
+    if detach and not os.environ.get(detacher.ENV_DETACHED):
+        started = detacher.detach(git, sys.argv[1:])
         err.print(f"gitexp: {started.announcement}", markup=False)
         err.print(f"gitexp: scheduler pid {started.pid} in the background; output in {started.log}\n"
                   "        watch: gitexp ps | gitexp logs -f RUN   stop: gitexp kill RUN|SWEEP", markup=False)
@@ -134,7 +134,7 @@ def run(
 
     def on_queued(runs) -> None:
         err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
-        control.announce_queued(runs)
+        detacher.announce_queued(runs)
         progress.queued(runs)
 
     options.echo = echo
@@ -228,14 +228,9 @@ def kill(
 @app.command("gpus")
 def gpus_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The GPUs gitexp sees (NVML): memory, utilisation, processes, and what sweeps reserved."""
-    from gitexp import control, gpus
+    from gitexp import gpus
 
-    devices = gpus.open_devices()
-    readings = devices.read() if devices else []
-    reserved = control.FileLedger(_repo()).read()
-    rows = [{"index": g.index, "name": g.name, "total_mib": round(g.total_mib), "used_mib": round(g.used_mib),
-             "utilization": g.utilization, "processes": [p.pid for p in g.processes],
-             "reserved_by": [e["run"] for e in reserved if g.index in e["gpus"]]} for g in readings]
+    rows = gpus.report(_repo())
     if as_json:
         _print_json(rows)
         return

@@ -1,24 +1,17 @@
-"""Live runs across every scheduler of a repository: detach, ps, logs, kill, and shared GPU reservations.
+"""Live runs across every scheduler of a repository: ps, logs, kill.
 
 Schedulers coordinate through files under `<git common dir>/gitexp/` only, so any number of
 `gitexp run` processes (and the commands that watch them) need no daemon:
 
-    gpus.json + gpus.lock      reservations on the GPUs (an flock-protected JSON list)
     stop/<sweep>/<run>         a request to stop a run; its scheduler ends it as `cancelled`
-    schedulers/<stamp>.log     the output of a detached scheduler
+    gpus.json                  GPU reservations (gitexp/ledger.py)
+    schedulers/<stamp>.log     the output of a detached scheduler (gitexp/detach.py)
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from gitexp import inspect, record, store
@@ -26,34 +19,8 @@ from gitexp.errors import GitexpError, RunNotFoundError
 from gitexp.git import Git
 from gitexp.refs import RunRef
 
-ENV_DETACHED = "GITEXP_DETACHED"  # set for the background scheduler `run -d` starts: where to say "queued"
 LIVE = ("queued", "running")
 STOP_POLL_SECONDS = 0.5
-
-
-class FileLedger:
-    """The GPU reservations of every scheduler of this repository, one lock around each change."""
-
-    def __init__(self, git: Git):
-        self.path = git.gitexp_dir / "gpus.json"
-        self.lock_path = git.gitexp_dir / "gpus.lock"
-
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[list[dict[str, Any]]]:
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                entries = record.read_json(self.path, [])
-                before = json.dumps(entries, sort_keys=True)
-                yield entries
-                if json.dumps(entries, sort_keys=True) != before:
-                    record.write_json_atomic(self.path, entries)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def read(self) -> list[dict[str, Any]]:
-        with self.locked() as entries:
-            return list(entries)
 
 
 class StopRequests:
@@ -192,48 +159,3 @@ def _still_live(git: Git, run: RunRef, attempt: str | None) -> bool:
 
 
 # -- detach --------------------------------------------------------------------------------
-
-
-@dataclass
-class Detached:
-    pid: int
-    log: Path
-    announcement: str  # the scheduler's "N run(s) queued in sweep X" line
-
-
-def announce_queued(runs: list[RunRef]) -> None:
-    """In a detached scheduler: tell the waiting parent (through a file it named) that runs are queued."""
-    path = os.environ.get(ENV_DETACHED)
-    if path and runs:
-        record.write_json_atomic(Path(path), {"sweep": runs[0].sweep, "runs": [run.id for run in runs]})
-
-
-def detach(git: Git, argv: list[str], wait: float = 120.0) -> Detached:
-    """Start `gitexp <argv>` as a background scheduler; return once its runs are queued.
-
-    The child runs in its own session (no terminal, so closing it does not stop the sweep) and
-    writes its output to schedulers/<stamp>.log; it fails loudly here if it fails before queueing.
-    """
-    folder = git.gitexp_dir / "schedulers"
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    log, ready = folder / f"{stamp}.log", folder / f"{stamp}.queued.json"
-    with open(log, "wb") as out:
-        child = subprocess.Popen([sys.executable, "-m", "gitexp", *argv], stdin=subprocess.DEVNULL,
-                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                 env={**os.environ, ENV_DETACHED: str(ready)})
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        queued = record.read_json(ready)
-        if isinstance(queued, dict):
-            ready.unlink(missing_ok=True)
-            return Detached(child.pid, log, f"{len(queued['runs'])} run(s) queued in sweep {queued['sweep']}")
-        code = child.poll()
-        if code is not None:
-            text = log.read_text(errors="replace").strip()
-            last = text.splitlines()[-1] if text else f"exit code {code}"
-            if code == 0:  # done already (e.g. --resume found nothing left to run)
-                return Detached(child.pid, log, last)
-            raise GitexpError(f"the background scheduler stopped before queueing: {last}")
-        time.sleep(0.1)
-    return Detached(child.pid, log, "still starting (see the log)")

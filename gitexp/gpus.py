@@ -221,7 +221,7 @@ def parse_mib(value: Any) -> float:
 
 
 class Ledger(Protocol):
-    """Reservations shared by every scheduler that uses these GPUs (see control.FileLedger)."""
+    """Reservations shared by every scheduler that uses these GPUs (see ledger.FileLedger)."""
 
     def locked(self) -> contextlib.AbstractContextManager[list[dict[str, Any]]]: ...
 
@@ -490,3 +490,15 @@ _OOM = re.compile(rb"CUDA out of memory|CUDA error: out of memory|OutOfMemoryErr
 def is_out_of_memory(exit_code: int | None, output: bytes) -> bool:
     """A failed job whose output says it ran out of (GPU) memory: worth one retry alone."""
     return exit_code not in (0, None) and bool(_OOM.search(output[-65536:]))
+
+
+def report(git: Any) -> list[dict[str, Any]]:
+    """Each GPU as NVML sees it, with the runs of any scheduler that reserved it (`gitexp gpus`)."""
+    from gitexp.ledger import FileLedger
+
+    devices = open_devices()
+    readings = devices.read() if devices else []
+    reserved = FileLedger(git).read()
+    return [{"index": g.index, "name": g.name, "total_mib": round(g.total_mib), "used_mib": round(g.used_mib),
+             "utilization": g.utilization, "processes": [p.pid for p in g.processes],
+             "reserved_by": [e["run"] for e in reserved if g.index in e["gpus"]]} for g in readings]

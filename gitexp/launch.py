@@ -22,6 +22,7 @@ from gitexp.backends import Job
 from gitexp.errors import RefConflictError, SweepError
 from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
 from gitexp.git import Git
+from gitexp.ledger import FileLedger
 from gitexp.refs import RunRef, check_name
 from gitexp.progress import Watched
 from gitexp.scheduler import Placement, Scheduler, Slots, Task
@@ -398,7 +399,7 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         plan, skipped = _resume_plan(git, sweep, existing)
     else:
         plan, skipped = [(spec, None) for spec in sweep.runs], []
-    slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, control.FileLedger(git))
+    slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, FileLedger(git))
     for spec, _ in plan:
         slots.check(spec.resources)  # an impossible request fails before anything is written
     if not plan:
