@@ -123,10 +123,6 @@ def refs_stat(git: Git) -> str | None:
     return hashlib.sha1("\n".join(entries).encode()).hexdigest()
 
 
-def _indexed_refs(con: Any) -> dict[RunRef, str]:
-    return {RunRef(*run.split("/", 1)): commit for run, commit in con.execute("SELECT run, commit FROM _core").fetchall()}
-
-
 def _digest(refs: dict[RunRef, str]) -> str:
     return hashlib.sha1("".join(f"{r.id} {c}\n" for r, c in refs.items()).encode()).hexdigest()
 
@@ -142,14 +138,18 @@ class _Plan:
         return not self.read and not self.drop
 
 
-def _plan(git: Git, con: Any | None, refs: dict[RunRef, str], reconcile: Reconcile | None) -> _Plan:
-    """What must change for the snapshot behind `con` (None: no usable one) to match `refs`."""
-    plan = _Plan(dict(refs))
+def _plan(git: Git, con: Any | None, refs: dict[RunRef, str] | None, reconcile: Reconcile | None) -> _Plan:
+    """What must change for the snapshot behind `con` (None: no usable one) to match `refs`.
+
+    `refs` None: the stat fingerprint says the refs are the indexed ones; only live runs are checked.
+    """
+    trusted = refs is None
+    plan = _Plan({} if trusted else dict(refs))
     if con is None:
-        plan.read = dict(refs)
+        plan.read = dict(plan.refs)
         return plan
-    stored = con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall()
-    if stored != [(_digest(refs),)]:
+    stored = [] if trusted else con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall()
+    if not trusted and stored != [(_digest(refs),)]:
         indexed = dict(con.execute("SELECT run, commit FROM _core").fetchall())
         plan.read = {r: c for r, c in refs.items() if indexed.pop(r.id, None) != c}
         plan.drop = set(indexed)
@@ -158,15 +158,16 @@ def _plan(git: Git, con: Any | None, refs: dict[RunRef, str], reconcile: Reconci
     settled = []
     for run_id, commit, live, info in active:
         run = RunRef(*run_id.split("/", 1))
-        if refs.get(run) != commit:
+        if not trusted and refs.get(run) != commit:
             continue  # gone or moved: already planned
         if live_signature(git, run) != live:
             plan.read[run] = commit  # re-read with its live folder; `_write` reconciles it
             continue
         settled.append(store.Run(run, commit, json.loads(info), {}))
     if reconcile and settled:
+        indexed_commit = {run.ref: run.commit for run in settled}
         for run in reconcile(git, settled):
-            if run.commit != plan.refs.get(run.ref) or run.status not in ("running", "queued"):
+            if run.commit != indexed_commit[run.ref] or run.status not in ("running", "queued"):
                 plan.refs[run.ref] = plan.read[run.ref] = run.commit
     return plan
 
@@ -243,7 +244,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     if con is not None:
         stored = con.execute("SELECT value FROM _meta WHERE key = 'refs_stat'").fetchall()
         trusted = stat is not None and stored == [(stat,)]
-        refs = _indexed_refs(con) if trusted else list_refs(git)
+        refs = None if trusted else list_refs(git)
         # An unchanged index whose stat data is stale is rewritten once, so later reads are cheap.
         if _plan(git, con, refs, reconcile).empty and (trusted or stat is None):
             return con
