@@ -123,21 +123,24 @@ def clean_number(value: Any) -> Any:
     return value
 
 
-def read_series(path: Path) -> list[dict[str, Any]]:
-    """Points of a metrics.jsonl file; a torn last line (crash mid-write) is skipped."""
+def parse_series(data: bytes) -> list[dict[str, Any]]:
+    """Points of metrics.jsonl content; a torn last line (crash mid-write) is skipped."""
     points: list[dict[str, Any]] = []
-    try:
-        with open(path, "rb") as handle:
-            for line in handle:
-                try:
-                    point = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(point, dict) and "key" in point:
-                    points.append(point)
-    except FileNotFoundError:
-        pass
+    for line in data.splitlines():
+        try:
+            point = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(point, dict) and "key" in point:
+            points.append(point)
     return points
+
+
+def read_series(path: Path) -> list[dict[str, Any]]:
+    try:
+        return parse_series(path.read_bytes())
+    except FileNotFoundError:
+        return []
 
 
 def summarize(points: Iterable[dict[str, Any]], overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -198,16 +198,7 @@ def overlay_live(git: Git, run: Run) -> None:
 def series_of(git: Git, cat: CatFile, run: Run) -> list[dict[str, Any]]:
     if run.live:
         return record.read_series(record.RunFiles.for_run(git.gitexp_dir, run.ref).series)
-    data = cat.blob(f"{run.commit}:{record.RECORD_DIR}/{record.SERIES_JSONL}") or b""
-    points = []
-    for line in data.splitlines():
-        try:
-            point = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(point, dict) and "key" in point:
-            points.append(point)
-    return points
+    return record.parse_series(cat.blob(f"{run.commit}:{record.RECORD_DIR}/{record.SERIES_JSONL}") or b"")
 
 
 def resolve(git: Git, text: str, runs: dict[RunRef, str] | None = None) -> tuple[RunRef, str]:

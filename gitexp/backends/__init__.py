@@ -52,6 +52,16 @@ class Job:
         and the GPU assignment its scheduler made (so CUDA_* never travels)."""
         return {k: v for k, v in self.env.items() if base.get(k) != v and not k.startswith("CUDA_")}
 
+    def feed(self, partial: bytes, data: bytes) -> bytes:
+        """Whole lines of remote output to output.log and the line hooks (stdout metrics, echo),
+        as for a local run; returns the unfinished last line to pass in next time."""
+        *lines, partial = (partial + data).split(b"\n")
+        for line in lines:
+            self.output.write(line + b"\n")
+            if self.on_line:
+                self.on_line(line + b"\n")
+        return partial
+
 
 class Backend(Protocol):
     name: str

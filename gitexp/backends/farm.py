@@ -185,13 +185,7 @@ class FarmJob:
         ])
 
     def _feed(self, data: bytes) -> None:
-        """Whole lines to output.log and the line hooks (stdout metrics, echo), like a local run."""
-        data = self._partial + data
-        *lines, self._partial = data.split(b"\n")
-        for line in lines:
-            self.job.output.write(line + b"\n")
-            if self.job.on_line:
-                self.job.on_line(line + b"\n")
+        self._partial = self.job.feed(self._partial, data)
 
     def _tail(self) -> None:
         try:

@@ -174,12 +174,7 @@ class RayProcess:
         self._code = -1 if code is None else code
 
     def _feed(self, data: bytes) -> None:
-        data = self._partial + data
-        *lines, self._partial = data.split(b"\n")
-        for line in lines:
-            self.job.output.write(line + b"\n")
-            if self.job.on_line:
-                self.job.on_line(line + b"\n")
+        self._partial = self.job.feed(self._partial, data)
 
     def poll(self) -> int | None:
         if self._pump is not None and self._pump.is_alive():
