@@ -12,6 +12,7 @@ the shell-quoted value and `[p]` becomes `--p v` (`--p` for true, nothing for fa
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 
@@ -76,7 +77,7 @@ class MlrunnerBuilder:
             if command is None:
                 return None
             commands.append(command.strip())
-        return Draft(spec, tuple(commands), dict(block.meta.get("resources", {})), None, block)
+        return Draft(spec, tuple(commands), dict(block.meta.get("resources", {})), run_name(combo), block)
 
     def _fill(self, name: str, template: str, spec: dict, diags: Diagnostics) -> str | None:
         span = self.spans[name]
@@ -243,3 +244,28 @@ def _slots(value: Y, diags: Diagnostics) -> dict:
         diags.error(value.span, "resource: expected a non-empty list of GPU slots, e.g. [0, 1] or [\"0,1\"]")
         return {}
     return {"slot": slots, "gpus": max(len(s.split(",")) for s in slots)}
+
+
+def run_name(choice: dict) -> str:
+    """mlrunner's own name for a choice (its `spec2name`), so `{_name}`, `{_output}` and the run
+    names are the ones mlrunner users know: `Norm_new-Moment_0.1`, `EaStop_T`."""
+    return "-".join(f"{_camel(key)}_{_name_value(value)}" for key, value in choice.items())
+
+
+def _camel(key: str) -> str:
+    parts = key.split("-")
+    if len(parts) == 1:
+        parts = parts[0].split("_")
+    return "".join(p[:2].title() if len(p) > 2 else p for p in parts[:-1]) + parts[-1].title()
+
+
+def _name_value(value) -> str:
+    if isinstance(value, str):
+        if os.path.exists(value):
+            return os.path.basename(value)
+        return re.sub("^[/.]*", "", value).replace("/", "_")[-100:]
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, (int, float)):
+        return "%g" % value
+    return str(value)
