@@ -78,8 +78,14 @@ class Git:
                               cwd=self.root, capture_output=True, env=_env())
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
-    def head(self) -> str | None:
-        return self.rev_parse("HEAD")
+    def head_and_branch(self) -> tuple[str | None, str | None]:
+        """HEAD's commit and short branch name in one process (None, None-or-branch before a first commit)."""
+        proc = subprocess.run(["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"], cwd=self.root,
+                              capture_output=True, env=_env())
+        lines = proc.stdout.decode().split()
+        if proc.returncode != 0 or len(lines) != 2:
+            return None, self.branch()
+        return lines[0], None if lines[1] == "HEAD" else lines[1]  # "HEAD": detached
 
     def branch(self) -> str | None:
         out = subprocess.run(["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=self.root,

@@ -8,6 +8,7 @@ the slots and each run's ref moves forward as it starts, makes progress and ends
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -168,19 +169,21 @@ class _Launch:
         self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
 
     # -- queueing ---------------------------------------------------------------
-    def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]]) -> list[RunRef]:
+    def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]],
+              existing: dict[RunRef, str] | None = None) -> list[RunRef]:
         """Give every run its ref as `queued` in one transaction; retry names if another launch raced us."""
         for _ in range(5):
-            existing = store.list_runs(self.git, self.sweep.name)
+            existing = store.list_runs(self.git, self.sweep.name) if existing is None else existing
             fresh = [spec for spec, rerun in plan if rerun is None]
             fresh_refs = iter(_assign_names(self.sweep.name, fresh, existing))
             writes, runs = [], []
-            with self.git.cat_file() as cat:
+            with contextlib.ExitStack() as stack:  # a cat-file process only when resuming runs
+                cat = stack.enter_context(self.git.cat_file()) if any(rerun for _, rerun in plan) else None
                 for spec, rerun in plan:
                     run, old = rerun if rerun else (next(fresh_refs), None)
                     self._place_folder(run)
                     info = self._initial_info(run, spec)
-                    if old:
+                    if old and cat:
                         info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
                     self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
                     self.specs[run], self.infos[run] = spec, info
@@ -193,6 +196,7 @@ class _Launch:
             except RefConflictError:
                 self.specs.clear()
                 self.infos.clear()
+                existing = None  # another launch took names: look again
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
 
@@ -407,7 +411,7 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
     snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
     hooks = _Launch(git, sweep, snapshot, options)
     try:
-        runs = hooks.queue(plan)
+        runs = hooks.queue(plan, existing)
         if on_queued:
             on_queued(runs)
         tasks = [Task(run, dict(hooks.specs[run].resources)) for run in runs]

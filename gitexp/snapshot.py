@@ -74,10 +74,10 @@ def workspace_tree(git: Git, limit: int | None = None) -> tuple[str, tuple[dict,
 def take_snapshot(git: Git, message: str, limit: int | None = None) -> Snapshot:
     """Commit the workspace as S (parent: HEAD, or none in a repo without commits)."""
     tree, excluded = workspace_tree(git, limit)
-    base = git.head()
+    base, branch = git.head_and_branch()
     parent = ["-p", base] if base else []
     commit = git.run("commit-tree", tree, *parent, "-m", message, env=IDENTITY).strip()
-    return Snapshot(commit=commit, tree=tree, base=base, branch=git.branch(), excluded=excluded)
+    return Snapshot(commit=commit, tree=tree, base=base, branch=branch, excluded=excluded)
 
 
 def materialize(git: Git, commit: str, dest: Path) -> Path:
