@@ -25,9 +25,6 @@ from gitexp.errors import GitexpError, RefConflictError
 from gitexp.git import ZERO_SHA, Git, _env
 from gitexp.refs import EXPERIMENTS, INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, sanitize
 
-INCOMING = INCOMING_PREFIX
-ORIGIN = ORIGIN_PREFIX
-
 
 class RemoteError(GitexpError):
     """A push or pull could not talk to the remote, or the remote refused runs."""
@@ -118,14 +115,14 @@ def pull(git: Git, remote: str | None = None) -> PullResult:
     """Fetch the remote's runs into staging, then bring them in without overwriting any run."""
     remote = remote or default_remote(git)
     name = label(git, remote)
-    staging = f"{INCOMING}{name}/"
+    staging = f"{INCOMING_PREFIX}{name}/"
     proc = subprocess.run(["git", "fetch", "--no-tags", "--prune", "--quiet", remote,
                            f"+{EXPERIMENTS}*:{staging}*"], cwd=git.root, capture_output=True, env=_env())
     if proc.returncode != 0:
         raise RemoteError(f"git fetch from {remote!r} failed: {_last_line(proc.stderr)}")
     theirs = _refs(git, staging)
     ours = {run.ref: commit for run, commit in store.list_runs(git).items()}
-    origin_prefix = f"{ORIGIN}{name}/"
+    origin_prefix = f"{ORIGIN_PREFIX}{name}/"
     origin_refs = _refs(git, origin_prefix)
     result = PullResult(remote)
     lines: list[str] = []
@@ -192,7 +189,7 @@ def origins(git: Git, runs: dict[RunRef, str] | None = None) -> dict[RunRef, str
     whose record no longer descends from what was pulled (deleted, then re-made locally)."""
     runs = store.list_runs(git) if runs is None else runs
     found: dict[RunRef, str] = {}
-    for rest, pulled in _refs(git, ORIGIN).items():
+    for rest, pulled in _refs(git, ORIGIN_PREFIX).items():
         parts = rest.split("/")
         if len(parts) < 3:
             continue
