@@ -7,8 +7,8 @@ map_alias, add_default, uniq_entries, map_placeholder, map_replacement; Hydra's
 BasicSweeper and Override._get_value_element_as_str). runx -i -n prints
 `cd LOGDIR/code; PYTHONPATH=... <CMD> --k v ` for each run: gitexp prints the part after
 the prefix, without runx's trailing space. Here LOGDIR is rendered as /logs/<run name>.
-The runx and mlrunner files are also checked against the real tools, run side by side:
-tests/test_sweep_runx_parity.py and tests/test_sweep_mlrunner_parity.py.
+The runx, mlrunner and Hydra files are also checked against the real tools, run side by side:
+tests/test_sweep_runx_parity.py, test_sweep_mlrunner_parity.py and test_sweep_hydra_parity.py.
 """
 
 from __future__ import annotations
