@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
-from rich.live import Live
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -45,13 +43,15 @@ class Progress:
         self.console = console
         self.rows: dict[RunRef, _Row] = {}
         self.live_mode = console.is_terminal if live is None else live
-        self._live: Live | None = None
+        self._live: Any = None  # rich.live.Live in a terminal (imported only there)
         self._metrics_at = 0.0
 
     # -- hooks ---------------------------------------------------------------------------
     def queued(self, runs: list[RunRef]) -> None:
         self.rows = {run: _Row(run) for run in runs}
         if self.live_mode:
+            from rich.live import Live
+
             self._live = Live(console=self.console, get_renderable=self.render, refresh_per_second=4,
                               redirect_stdout=False, redirect_stderr=False)
             self._live.start()
@@ -127,6 +127,8 @@ class Progress:
                           f"{elapsed:.0f}s" if elapsed is not None else "-", _metrics_text(row.metrics))
         counts = self.counts()
         done = sum(n for status, n in counts.items() if status in record.FINAL_STATUSES)
+        from rich.progress_bar import ProgressBar
+
         bar = ProgressBar(total=max(1, len(self.rows)), completed=done, width=40)
         line = Table.grid(padding=(0, 1))
         line.add_row(bar, Text(self.summary()))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gitexp.errors import SweepError
 from gitexp.refs import sanitize
-from gitexp.sweep import hydra, mlrunner, runx
+from gitexp.sweep import mlrunner, runx
 from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
 from gitexp.sweep.model import RunSpec, Sweep
 from gitexp.sweep.plan import Axis, Draft, Plan, combinations, name_runs
@@ -137,6 +137,8 @@ def _apply_sets(plan: Plan, sets, diags: Diagnostics) -> None:
 def _apply_sweeps(plan: Plan, overrides, diags: Diagnostics) -> None:
     style = "param" if plan.kind == "mlrunner" else "hydra"
     for text in overrides:
+        from gitexp.sweep import hydra  # Hydra's grammar is loaded only when a sweep uses it
+
         axis = hydra.override_axis(text, text_span("--sweep", text), plan.options.get("groups", {}), diags, style)
         if axis is not None:
             _put(plan, axis)

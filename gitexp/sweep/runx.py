@@ -20,7 +20,6 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from gitexp.sweep import hydra
 from gitexp.sweep.diagnostics import Diagnostics, did_you_mean
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
 from gitexp.sweep.yamlfile import Doc, Y, compose
@@ -84,6 +83,8 @@ class RunxBuilder:
             params[key] = value
             axis = styles.get(key)
             if axis is not None and axis.style == "hydra":
+                from gitexp.sweep import hydra  # only Hydra-style sweeps need its grammar
+
                 args += render_flags(flags) + hydra.render_arg(axis.prefix, key, value) + " "
                 flags = {}
             else:
@@ -200,6 +201,8 @@ def _overrides(doc: Doc, value: Y, groups: dict, diags: Diagnostics) -> list[Axi
             diags.error(item.span, "OVERRIDES: each item must be a string such as 'lr=0.1,0.01'")
             continue
         start = item.span.at(1 if item.quoted else 0)
+        from gitexp.sweep import hydra
+
         axis = hydra.override_axis(item.value, start, groups, diags)
         if axis is not None:
             axes.append(axis)
