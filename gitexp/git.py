@@ -40,6 +40,17 @@ class Git:
     common_dir: Path
 
     # -- running commands -------------------------------------------------
+    def call(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run `git ARGS` and hand back the whole result, for callers that read its exit status."""
+        return subprocess.run(["git", *args], cwd=cwd or self.root, input=input, capture_output=True,
+                              env=_env(env))
+
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """A long-lived `git ARGS` process with piped stdin/stdout (stderr dropped), e.g. cat-file --batch."""
+        return subprocess.Popen(["git", *args], cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=_env())
+
     def run_bytes(
         self,
         *args: str,
@@ -48,17 +59,9 @@ class Git:
         check: bool = True,
         cwd: Path | None = None,
     ) -> bytes:
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
-            cwd=cwd or self.root,
-            input=input,
-            capture_output=True,
-            env=_env(env),
-        )
+        proc = self.call("-c", "core.quotepath=off", *args, input=input, env=env, cwd=cwd)
         if check and proc.returncode != 0:
-            message = proc.stderr.decode(errors="replace").strip().splitlines()
-            detail = message[-1] if message else f"exit code {proc.returncode}"
-            raise GitCommandError(f"git {args[0]} failed: {detail}")
+            raise GitCommandError(f"git {args[0]} failed: {last_line(proc.stderr, f'exit code {proc.returncode}')}")
         return proc.stdout
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
@@ -68,33 +71,27 @@ class Git:
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> bool:
         """True when the command exits 0 (for questions such as 'does this ref exist')."""
-        proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, env=_env(env))
-        return proc.returncode == 0
+        return self.call(*args, env=env).returncode == 0
 
     # -- common questions ---------------------------------------------------
     def rev_parse(self, rev: str) -> str | None:
         """Full SHA of `rev`, or None when it does not resolve."""
-        proc = subprocess.run(["git", "rev-parse", "--verify", "-q", rev + "^{commit}"],
-                              cwd=self.root, capture_output=True, env=_env())
+        proc = self.call("rev-parse", "--verify", "-q", rev + "^{commit}")
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
     def head_and_branch(self) -> tuple[str | None, str | None]:
         """HEAD's commit and short branch name in one process (None, None-or-branch before a first commit)."""
-        proc = subprocess.run(["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"], cwd=self.root,
-                              capture_output=True, env=_env())
+        proc = self.call("rev-parse", "HEAD", "--abbrev-ref", "HEAD")
         lines = proc.stdout.decode().split()
         if proc.returncode != 0 or len(lines) != 2:
             return None, self.branch()
         return lines[0], None if lines[1] == "HEAD" else lines[1]  # "HEAD": detached
 
     def branch(self) -> str | None:
-        out = subprocess.run(["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=self.root,
-                             capture_output=True, env=_env())
-        return out.stdout.decode().strip() or None
+        return self.call("symbolic-ref", "-q", "--short", "HEAD").stdout.decode().strip() or None
 
     def show_file(self, rev: str, path: str) -> bytes | None:
-        proc = subprocess.run(["git", "cat-file", "blob", f"{rev}:{path}"], cwd=self.root,
-                              capture_output=True, env=_env())
+        proc = self.call("cat-file", "blob", f"{rev}:{path}")
         return proc.stdout if proc.returncode == 0 else None
 
     @cached_property
@@ -106,6 +103,12 @@ class Git:
 
     def cat_file(self) -> "CatFile":
         return CatFile(self)
+
+
+def last_line(stderr: bytes, default: str = "no message") -> str:
+    """The line of git's stderr that says why it failed."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else default
 
 
 def open_repo(path: str | os.PathLike[str] = ".") -> Git:
@@ -138,10 +141,7 @@ class CatFile:
     """
 
     def __init__(self, git: Git):
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=git.root, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
-        )
+        self._proc = git.spawn("cat-file", "--batch")
         self._lock = threading.Lock()
 
     def read(self, rev: str) -> tuple[str, bytes] | None:

@@ -17,12 +17,11 @@ stay, and a run whose history diverged is kept beside ours as `<run>.<remote>`.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
 from gitexp import store
 from gitexp.errors import GitexpError, RefConflictError
-from gitexp.git import ZERO_SHA, Git, _env
+from gitexp.git import ZERO_SHA, Git, last_line
 from gitexp.refs import EXPERIMENTS, INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, sanitize
 
 
@@ -78,11 +77,10 @@ def push(git: Git, remote: str | None = None, targets: list[str] | None = None) 
     if not chosen:
         return result
     specs = [f"{run.ref}:{run.ref}" for run, _ in chosen]
-    proc = subprocess.run(["git", "push", "--porcelain", "--no-verify", remote, *specs], cwd=git.root,
-                          capture_output=True, env=_env())
+    proc = git.call("push", "--porcelain", "--no-verify", remote, *specs)
     statuses = _porcelain(proc.stdout.decode(errors="replace"))
     if not statuses and proc.returncode != 0:
-        raise RemoteError(f"git push to {remote!r} failed: {_last_line(proc.stderr)}")
+        raise RemoteError(f"git push to {remote!r} failed: {last_line(proc.stderr)}")
     for run, _ in chosen:
         flag, summary = statuses.get(run.ref, ("!", "no answer from the remote"))
         if flag == "*":
@@ -106,20 +104,14 @@ def _porcelain(text: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _last_line(data: bytes) -> str:
-    lines = data.decode(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "no message"
-
-
 def pull(git: Git, remote: str | None = None) -> PullResult:
     """Fetch the remote's runs into staging, then bring them in without overwriting any run."""
     remote = remote or default_remote(git)
     name = label(git, remote)
     staging = f"{INCOMING_PREFIX}{name}/"
-    proc = subprocess.run(["git", "fetch", "--no-tags", "--prune", "--quiet", remote,
-                           f"+{EXPERIMENTS}*:{staging}*"], cwd=git.root, capture_output=True, env=_env())
+    proc = git.call("fetch", "--no-tags", "--prune", "--quiet", remote, f"+{EXPERIMENTS}*:{staging}*")
     if proc.returncode != 0:
-        raise RemoteError(f"git fetch from {remote!r} failed: {_last_line(proc.stderr)}")
+        raise RemoteError(f"git fetch from {remote!r} failed: {last_line(proc.stderr)}")
     theirs = _refs(git, staging)
     ours = {run.ref: commit for run, commit in store.list_runs(git).items()}
     origin_prefix = f"{ORIGIN_PREFIX}{name}/"
@@ -152,11 +144,10 @@ def pull(git: Git, remote: str | None = None) -> PullResult:
                 bring(local, commit, old)
             result.renamed[run_id] = local
     if lines:
-        proc = subprocess.run(["git", "update-ref", "--stdin"], cwd=git.root, input="".join(lines).encode(),
-                              capture_output=True, env=_env())
+        proc = git.call("update-ref", "--stdin", input="".join(lines).encode())
         if proc.returncode != 0:
             raise RefConflictError(f"runs changed locally during the pull, nothing was changed: "
-                                   f"{_last_line(proc.stderr)}", hint="run `gitexp pull` again")
+                                   f"{last_line(proc.stderr)}", hint="run `gitexp pull` again")
     return result
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 from gitexp import record
 from gitexp.errors import GitCommandError, RefConflictError, RunNotFoundError
-from gitexp.git import ZERO_SHA, CatFile, Git, _env
+from gitexp.git import ZERO_SHA, CatFile, Git, last_line
 from gitexp.refs import EXPERIMENTS, TMP_PREFIX, RunRef
 
 _counter = itertools.count()
@@ -72,30 +71,23 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
     chunks.append(b"done\n")
     with tempfile.TemporaryDirectory(prefix="gitexp-marks-") as tmp:
         marks = Path(tmp) / "marks"
-        proc = subprocess.run(
-            ["git", "fast-import", "--quiet", f"--export-marks={marks}"],
-            cwd=git.root, input=b"".join(chunks), capture_output=True, env=_env(),
-        )
+        proc = git.call("fast-import", "--quiet", f"--export-marks={marks}", input=b"".join(chunks))
         if proc.returncode != 0:
             raise GitCommandError(f"git fast-import failed: {proc.stderr.decode(errors='replace').strip()}")
         commits = dict(line.split() for line in marks.read_text().splitlines())
     new = {write.run: commits[f":{i}"] for i, write in enumerate(writes, start=1)}
     lines = "".join(f"update {w.run.ref} {new[w.run]} {w.old or ZERO_SHA}\n" for w in writes)
     lines += f"delete {scratch}\n"  # same transaction: no scratch ref outlives a write
-    proc = subprocess.run(["git", "update-ref", "--stdin"], cwd=git.root, input=lines.encode(),
-                          capture_output=True, env=_env())
+    proc = git.call("update-ref", "--stdin", input=lines.encode())
     if proc.returncode != 0:
         git.run("update-ref", "-d", scratch, check=False)
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise RefConflictError(
-            f"run ref changed behind gitexp's back, nothing was overwritten: {detail[-1] if detail else ''}")
+        raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: "
+                               f"{last_line(proc.stderr, '')}")
     return new
 
 
 def delete_ref(git: Git, run: RunRef, old: str) -> None:
-    proc = subprocess.run(["git", "update-ref", "-d", run.ref, old], cwd=git.root,
-                          capture_output=True, env=_env())
-    if proc.returncode != 0:
+    if git.call("update-ref", "-d", run.ref, old).returncode != 0:
         raise RefConflictError(f"{run}: ref changed while deleting it; left as it is")
 
 

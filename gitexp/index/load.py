@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from gitexp import record, store
 from gitexp.errors import GitCommandError
-from gitexp.git import Git, _env
+from gitexp.git import Git
 from gitexp.refs import RunRef
 
 # The hook another module supplies to settle records before they are indexed (e.g. turn
@@ -38,8 +37,7 @@ class Loaded:
 
 def read_blobs(git: Git, revs: Iterable[str]) -> Iterator[bytes | None]:
     """Contents of `revs` in order (None for a missing object), through one process."""
-    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=git.root, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    proc = git.spawn("cat-file", "--batch")
     assert proc.stdin and proc.stdout
     requests = [rev.encode() + b"\n" for rev in revs]
 
