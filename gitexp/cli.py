@@ -345,23 +345,26 @@ def show(
     if as_json:
         _print_json(data)
         return
-    head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row("run", data["run"])
-    head.add_row("status", Text(data["status"] + (f" (exit {data['exit_code']})" if data["exit_code"] not in (None, 0) else ""),
-                                style=STATUS_STYLE.get(data["status"], "")))
-    head.add_row("command", data["command"] or "-")
-    head.add_row("created", f"{data['created']}  ({_age(data['created'])})")
+    head: list[tuple[str, str | Text]] = [
+        ("run", data["run"]),
+        ("status", Text(data["status"] + (f" (exit {data['exit_code']})" if data["exit_code"] not in (None, 0) else ""),
+                        style=STATUS_STYLE.get(data["status"], ""))),
+        ("command", data["command"] or "-"),
+        ("created", f"{data['created']}  ({_age(data['created'])})"),
+    ]
     if data["started"]:
-        head.add_row("started", data["started"])
+        head.append(("started", data["started"]))
     if data["ended"]:
-        head.add_row("ended", f"{data['ended']}  ({_fmt(data['duration'])} s)")
-    head.add_row("host", f"{data['host'] or '-'}" + (f"  gpus {data['gpus']}" if data["gpus"] else ""))
-    head.add_row("commit", data["commit"])
-    head.add_row("snapshot", data["snapshot"])
-    head.add_row("base", f"{data['base_commit'] or '(no commit yet)'}" + (f" on {data['branch']}" if data["branch"] else ""))
-    out.print(head)
+        head.append(("ended", f"{data['ended']}  ({_fmt(data['duration'])} s)"))
+    head += [
+        ("host", f"{data['host'] or '-'}" + (f"  gpus {data['gpus']}" if data["gpus"] else "")),
+        ("commit", data["commit"]),
+        ("snapshot", data["snapshot"]),
+        ("base", f"{data['base_commit'] or '(no commit yet)'}" + (f" on {data['branch']}" if data["branch"] else "")),
+    ]
+    width = max(len(label) for label, _ in head)
+    for label, value in head:  # plain lines, not a grid: a grid pads every line to its widest
+        out.print(Text.assemble((label.ljust(width), "bold"), "  ", value))
     for title, mapping in (("params", data["params"]), ("metrics", data["metrics"])):
         out.print(f"\n[bold]{title}[/]")
         if not mapping:

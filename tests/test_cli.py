@@ -34,6 +34,7 @@ def test_show_reports_code_changes_against_base(two_sweeps):
     assert data["files"] == [{"path": "base.yml", "status": "A"}, {"path": "train.py", "status": "M"}]
     text = two_sweeps.gitexp("show", "changed/lr0.1").stdout
     assert "+print('changed')" in text and "python train.py --lr 0.1" in text
+    assert "run       changed/lr0.1\n" in text  # piped: plain lines, no padding to the widest
     by_sha = json.loads(two_sweeps.gitexp("show", data["commit"][:8], "--json").stdout)
     assert by_sha["run"] == "changed/lr0.1"
 
