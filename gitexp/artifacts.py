@@ -15,13 +15,13 @@ import importlib.util
 import os
 import pickle
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 from gitexp import record
 from gitexp.errors import GitexpError
+from gitexp.git import config_value
 
 MANIFEST = "artifacts.json"
 ENV_ROOT = "GITEXP_ARTIFACT_ROOT"
@@ -32,10 +32,8 @@ def configured_root(cwd: Path | None = None) -> Path | None:
     """$GITEXP_ARTIFACT_ROOT, else `git config gitexp.artifactRoot`, else None (the run folder)."""
     if os.environ.get(ENV_ROOT):
         return Path(os.environ[ENV_ROOT]).expanduser()
-    proc = subprocess.run(["git", "config", "--get", "--type=path", "gitexp.artifactRoot"], cwd=cwd,
-                          capture_output=True, text=True)
-    value = proc.stdout.strip()
-    return Path(value).expanduser() if proc.returncode == 0 and value else None
+    value = config_value("gitexp.artifactRoot", cwd, kind="path")
+    return Path(value).expanduser() if value else None
 
 
 def artifact_dir(run_dir: Path, run_id: str) -> Path:

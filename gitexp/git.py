@@ -43,7 +43,7 @@ class Git:
     def call(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
              cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
         """Run `git ARGS` and hand back the whole result, for callers that read its exit status."""
-        return subprocess.run(["git", *args], cwd=cwd or self.root, input=input, capture_output=True,
+        return subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=cwd or self.root, input=input, capture_output=True,
                               env=_env(env))
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
@@ -59,7 +59,7 @@ class Git:
         check: bool = True,
         cwd: Path | None = None,
     ) -> bytes:
-        proc = self.call("-c", "core.quotepath=off", *args, input=input, env=env, cwd=cwd)
+        proc = self.call(*args, input=input, env=env, cwd=cwd)
         if check and proc.returncode != 0:
             raise GitCommandError(f"git {args[0]} failed: {last_line(proc.stderr, f'exit code {proc.returncode}')}")
         return proc.stdout
@@ -103,6 +103,14 @@ class Git:
 
     def cat_file(self) -> "CatFile":
         return CatFile(self)
+
+
+def config_value(key: str, cwd: Path | None = None, kind: str | None = None) -> str | None:
+    """`git config --get KEY` where no repository object exists yet (e.g. inside a run); None if unset."""
+    proc = subprocess.run(["git", "config", "--get", *([f"--type={kind}"] if kind else []), key], cwd=cwd,
+                          capture_output=True, env=_env())
+    value = proc.stdout.decode().strip()
+    return value if proc.returncode == 0 and value else None
 
 
 def last_line(stderr: bytes, default: str = "no message") -> str:

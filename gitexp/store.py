@@ -82,7 +82,7 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
     if proc.returncode != 0:
         git.run("update-ref", "-d", scratch, check=False)
         raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: "
-                               f"{last_line(proc.stderr, '')}")
+                               f"{last_line(proc.stderr)}")
     return new
 
 

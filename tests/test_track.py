@@ -131,6 +131,17 @@ def test_checkpoints_go_under_the_artifact_root(tmp_path):
     assert removed == ["sw/r1"] and freed == entry["size"] and not (root / "sw").exists()
 
 
+def test_the_artifact_root_comes_from_git_config_unless_the_environment_says(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.delenv(artifacts.ENV_ROOT, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # a developer's own setting must not leak in
+    assert artifacts.configured_root(tmp_path) is None
+    subprocess.run(["git", "config", "gitexp.artifactRoot", "~/ckpt"], cwd=tmp_path, check=True)
+    assert artifacts.configured_root(tmp_path) == Path("~/ckpt").expanduser()
+    monkeypatch.setenv(artifacts.ENV_ROOT, str(tmp_path / "env"))
+    assert artifacts.configured_root(tmp_path) == tmp_path / "env"
+
+
 def test_argv_becomes_params():
     assert adhoc.parse_argv(["--lr", "0.1", "--amp", "--batch-size=32", "opt=adam", "+model.depth=3", "data.txt",
                              "--name", "x1", "--neg", "-1"]) == {
