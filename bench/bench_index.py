@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import recordgen  # noqa: E402
 from peer_dvc import DVC_PACKAGES, bench_dvc  # noqa: E402
 from peer_mlflow import MLFLOW_PACKAGES, bench_mlflow  # noqa: E402
-from peers import peer_venv  # noqa: E402
+from peers import peer_venv, repeats, rows_label  # noqa: E402
 
 SQL = "select * order by acc desc"
 TOP = 20  # what a terminal shows: `gitexp query SQL --limit 20`
@@ -37,6 +37,7 @@ COLD = "from gitexp.git import open_repo; from gitexp.index import sync; sync(op
 BARE = ("import csv, sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
         "cur = con.execute('select * from runs order by acc desc' + (' limit ' + sys.argv[2] if sys.argv[2] != '0' else '')); "
         "w = csv.writer(sys.stdout); w.writerow([d[0] for d in cur.description]); w.writerows(cur.fetchall())")
+
 
 def timed(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
@@ -61,32 +62,31 @@ def bench(count: int, root: Path, peers: dict[str, Path | str], timeout: float) 
     recordgen.write(repo, recordgen.synthetic(count))
     made = time.perf_counter() - start
     index = repo / ".git" / "gitexp" / "index.duckdb"
-    colds = []
-    for _ in range(3 if count <= 10_000 else 1):
+    colds, firsts = [], []
+    for _ in range(repeats(count)):
         index.unlink(missing_ok=True)
         colds.append(timed([sys.executable, "-c", COLD], repo))
-    cold = statistics.median(colds)
+        index.unlink(missing_ok=True)  # what a first `dvc exp show` does: build, sort and print every row
+        firsts.append(timed(query_command(0), repo))
+    cold, first = statistics.median(colds), statistics.median(firsts)
     print(f"{count:>7} runs  (records written in {made:.1f} s, index {index.stat().st_size / 1e6:.1f} MB)")
     print(f"  cold build            {cold:7.3f} s   ({cold / count * 1000:.2f} s per 1k runs)")
+    print(f"  first gitexp query    {first:7.3f} s   all rows, no index yet (the build included)")
     warms = {}
     for limit in (0, TOP):
-        warms[limit] = median(query_command(limit), repo, 5 if count <= 10_000 else 3)
-        floor = median([sys.executable, "-c", BARE, str(index), str(limit)], repo, 5 if count <= 10_000 else 3)
-        print(f"  warm {'gitexp query':<13} {rows_label(limit):<8} {warms[limit]:7.3f} s   bare duckdb floor {floor:.3f} s   "
+        warms[limit] = median(query_command(limit), repo, 1 + 2 * repeats(count))
+        floor = median([sys.executable, "-c", BARE, str(index), str(limit)], repo, 1 + 2 * repeats(count))
+        print(f"  warm gitexp query  {rows_label(limit):<8} {warms[limit]:7.3f} s   bare duckdb floor {floor:.3f} s   "
               f"ratio {warms[limit] / floor:.2f}x")
     shutil.rmtree(repo)  # the peers' copies of these records need the room at 100k
     if isinstance(peers["dvc"], str):
         print(f"  dvc exp show          skipped ({peers['dvc']})")
     else:
-        bench_dvc(count, root, peers["dvc"], cold, warms[0], timeout)
+        bench_dvc(count, root, peers["dvc"], first, warms[0], timeout)
     if isinstance(peers["mlflow"], str):
         print(f"  mlflow                skipped ({peers['mlflow']})")
     else:
         bench_mlflow(count, root, peers["mlflow"], warms, timeout)
-
-
-def rows_label(limit: int) -> str:
-    return f"top {limit}" if limit else "all rows"
 
 
 def main() -> None:

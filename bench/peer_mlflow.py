@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import repeats, rows_label
+
 MLFLOW_PACKAGES = ["mlflow-skinny", "sqlalchemy", "alembic"]  # enough for a sqlite:/// tracking store
 MLFLOW_MAX = 5_000  # through the API: each run costs ~3 MLflow calls, ~25 ms, so 5k runs is two minutes
 CHECK_COUNT = 200  # runs in each store of the bulk self-check
@@ -88,7 +90,7 @@ with create_engine(sys.argv[1]).begin() as connection:
         for model, chunk in rows(records[start:start + 10_000], experiments, now).items():
             connection.execute(insert(model.__table__), chunk)
 """
-# argv: tracking uri, limit (0 = all rows). Pages through every run, as `mlflow runs` / the UI do.
+# argv: tracking uri, limit (0 = all rows). Pages of 10,000 runs, as `mlflow.search_runs` itself asks for them.
 MLFLOW_QUERY = """
 import csv, sys
 from mlflow.tracking import MlflowClient
@@ -96,7 +98,7 @@ client, limit = MlflowClient(sys.argv[1]), int(sys.argv[2])
 ids = [e.experiment_id for e in client.search_experiments()]
 out, token, rows = csv.writer(sys.stdout), None, 0
 while True:
-    size = min(limit - rows, 1000) if limit else 1000
+    size = min(limit - rows, 10_000) if limit else 10_000
     page = client.search_runs(ids, order_by=["metrics.acc DESC"], max_results=size, page_token=token)
     for run in page:
         if not rows:
@@ -210,7 +212,7 @@ def query_times(python: Path, uri: str, limit: int, cwd: Path, timeout: float, r
 
 def query_line(limit: int, times: tuple[float, float] | str, gitexp: float, timeout: float) -> str:
     """One result line: first and warm times, or why there are none (a str), against gitexp's warm time."""
-    rows = f"top {limit}" if limit else "all rows"
+    rows = rows_label(limit)
     if isinstance(times, str):
         return f"  warm {'mlflow search':<13} {rows:<8} {times} (ratio > {timeout / gitexp:.0f}x)"
     first, warm = times
@@ -223,7 +225,7 @@ def bench_mlflow(count: int, root: Path, python: Path, warms: dict[int, float], 
     ones (`warms`: limit -> seconds, 0 = all rows). `timeout` bounds each peer process; a failing peer prints one
     line, never raises."""
     try:
-        difference = check_bulk(python)
+        difference = check_bulk(python, timeout=timeout)
         if difference:
             print(f"  mlflow bulk store differs from the API's: {difference}")
             if count > MLFLOW_MAX:
@@ -239,7 +241,7 @@ def bench_mlflow(count: int, root: Path, python: Path, warms: dict[int, float], 
         for limit in sorted(warms, key=lambda limit: limit or math.inf):
             late = next((f"not run: top {n} {t}" for n, t in times.items() if isinstance(t, str)), None)
             try:
-                times[limit] = late or query_times(python, uri, limit, root, timeout, 3 if count <= 10_000 else 1)
+                times[limit] = late or query_times(python, uri, limit, root, timeout, repeats(count))
             except PeerTimeout as err:
                 times[limit] = str(err)
         for limit in sorted(warms):

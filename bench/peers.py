@@ -1,4 +1,5 @@
-"""Throwaway virtual environments for the peers the benchmarks measure gitexp against.
+"""Throwaway virtual environments for the peers the benchmarks measure gitexp against, and the
+few conventions the index benchmark and its peer modules share.
 
 DVC and MLflow pull in hundreds of packages that must not leak into gitexp's own environment,
 so each peer gets its own venv, built once and kept under ${TMPDIR:-/tmp}/gitexp-bench-peers/<name>
@@ -47,3 +48,12 @@ def peer_venv(name: str, packages: list[str], timeout: float = INSTALL_TIMEOUT_S
     shutil.rmtree(root, ignore_errors=True)
     print(f"peer {name} skipped: {reason}", file=sys.stderr)
     return None
+
+
+def repeats(count: int) -> int:
+    """How many timed repeats a size gets: 3 up to 10k runs, 1 above (100k-run steps take minutes)."""
+    return 3 if count <= 10_000 else 1
+
+
+def rows_label(limit: int) -> str:
+    return f"top {limit}" if limit else "all rows"
