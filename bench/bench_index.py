@@ -52,7 +52,8 @@ def median(args: list[str], cwd: Path, repeat: int) -> float:
 
 def query_command(limit: int) -> list[str]:
     """`gitexp query` printing CSV (limit 0 = all rows)."""
-    return [sys.executable, "-m", "gitexp", "query", SQL, "--format", "csv", *(["--limit", str(limit)] if limit else [])]
+    return [sys.executable, "-m", "gitexp", "query", SQL, "--format", "csv",
+            *(["--limit", str(limit)] if limit else [])]
 
 
 def bench(count: int, root: Path, peers: dict[str, Path | str], timeout: float) -> None:

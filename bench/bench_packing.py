@@ -73,7 +73,8 @@ def with_gitexp(jobs: int, steps: int) -> float:
         repo = Path(tmp)
         (repo / "train.py").write_text(TRAIN)
         seeds = ", ".join(str(i) for i in range(jobs))
-        (repo / "sweep.yml").write_text(f"CMD: {shlex.quote(sys.executable)} train.py\nHPARAMS:\n  seed: [{seeds}]\n  steps: {steps}\n")
+        (repo / "sweep.yml").write_text(f"CMD: {shlex.quote(sys.executable)} train.py\n"
+                                        f"HPARAMS:\n  seed: [{seeds}]\n  steps: {steps}\n")
         env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "bench"]):

@@ -43,8 +43,8 @@ class Git:
     def call(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
              cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
         """Run `git ARGS` and hand back the whole result, for callers that read its exit status."""
-        return subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=cwd or self.root, input=input, capture_output=True,
-                              env=_env(env))
+        return subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=cwd or self.root, input=input,
+                              capture_output=True, env=_env(env))
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
         """A long-lived `git ARGS` process with piped stdin/stdout (stderr dropped), e.g. cat-file --batch."""
