@@ -118,10 +118,12 @@ def test_index_deleted_or_truncated_between_queries(repo):
 
 
 FAILING_GIT = """#!/bin/sh
-if [ "$1" = "fast-import" ] && [ -e "$FAIL_WRITES" ]; then
-  echo "fatal: cannot write object: No space left on device" >&2
-  exit 128
-fi
+case " $* " in
+  *" fast-import "*) if [ -e "$FAIL_WRITES" ]; then
+    echo "fatal: cannot write object: No space left on device" >&2
+    exit 128
+  fi ;;
+esac
 exec {git} "$@"
 """
 
