@@ -50,6 +50,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _cell(value: Any) -> Text:
+    """A table cell holding a value from a record: text, never rich markup (`[red]` stays as typed)."""
+    return Text(_fmt(value))
+
+
 def _age(iso: str | None) -> str:
     from gitexp.record import parse_iso
 
@@ -290,8 +295,8 @@ def ls(
         table.add_column(column, no_wrap=column in ("sweep", "run"))
     for r in rows:
         table.add_row(r["sweep"], r["name"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-                      _age(r["created"]), *[_fmt(r[k]) for k in shared], *[_fmt(r["params"].get(k)) for k in varying],
-                      *[_fmt(r["metrics"].get(k)) for k in metric_keys[:6]])
+                      _age(r["created"]), *[_cell(r[k]) for k in shared], *[_cell(r["params"].get(k)) for k in varying],
+                      *[_cell(r["metrics"].get(k)) for k in metric_keys[:6]])
     out.print(table)
 
 
@@ -370,15 +375,16 @@ def show(
         if not mapping:
             out.print("  -")
         for key, value in mapping.items():
-            out.print(f"  {key} = {_fmt(value)}")
+            out.print(f"  {key} = {_fmt(value)}", markup=False)  # values are data: `[red]` stays text
     if data["artifacts"]:
         out.print("\n[bold]artifacts[/]")
         for item in data["artifacts"]:
-            out.print(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}")
+            out.print(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}",
+                      markup=False)
     if data["excluded_files"]:
         out.print("\n[bold]left out of the snapshot (too large)[/]")
         for item in data["excluded_files"]:
-            out.print(f"  {item['path']}  {item['size']} B")
+            out.print(f"  {item['path']}  {item['size']} B", markup=False)
     out.print(f"\n[bold]code changes against base[/] ({len(data['files'])} file(s))")
     text = inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat or not data["files"])
     _print_patch(text)
@@ -418,7 +424,7 @@ def diff(
         table.add_column(data["b"])
         for row in data[title]:
             style = "bold yellow" if row["changed"] else "dim"
-            table.add_row(Text(row["key"], style=style), _fmt(row["a"]), _fmt(row["b"]))
+            table.add_row(Text(row["key"], style=style), _cell(row["a"]), _cell(row["b"]))
         if not data[title]:
             table.add_row("-", "-", "-")
         out.print(table)

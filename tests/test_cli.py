@@ -39,6 +39,21 @@ def test_show_reports_code_changes_against_base(two_sweeps):
     assert by_sha["run"] == "changed/lr0.1"
 
 
+def test_values_print_as_text_not_markup(repo):
+    repo.write("m.yml", "CMD: python train.py\nHPARAMS:\n  logdir: ['[red]x', '[b]y']\n")
+    repo.gitexp("run", "m.yml")
+    text = repo.gitexp("show", _only_run(repo, "x")).stdout
+    assert "  logdir = [red]x\n" in text and "--logdir '[red]x'" in text
+    assert "[red]x" in repo.gitexp("ls", "m").stdout and "[b]y" in repo.gitexp("ls", "m").stdout
+    assert "[red]x" in repo.gitexp("diff", _only_run(repo, "x"), _only_run(repo, "y")).stdout
+    assert "[red]x" in repo.gitexp("query", "select logdir").stdout
+
+
+def _only_run(repo, suffix: str) -> str:
+    [run] = [r["run"] for r in json.loads(repo.gitexp("ls", "--json").stdout) if r["run"].endswith(suffix)]
+    return run
+
+
 def test_diff_shows_params_metrics_and_code(two_sweeps):
     data = json.loads(two_sweeps.gitexp("diff", "base/lr0.1", "changed/lr0.01", "--json").stdout)
     assert data["params"] == [{"key": "lr", "a": 0.1, "b": 0.01, "changed": True}]

@@ -87,7 +87,7 @@ def table(result: QueryResult, width: int) -> Any:
         for name, sql_type in zip(result.columns, result.types):
             grid.add_column(name, justify="right" if _numeric(sql_type) else "left", no_wrap=True)
         for row in cells:
-            grid.add_row(*row)
+            grid.add_row(*map(Text, row))  # query results are data, never markup
         return Group(grid, *footer)
     label = max(len(c) for c in result.columns)
     blocks: list[Any] = []
