@@ -44,8 +44,9 @@ async def _time(client, params: dict) -> list[float]:
 
 
 def _direct(repo: Path, params: dict) -> float:
-    from gitexp import index, recorder
-    from gitexp.git import open_repo
+    from gitexp import index
+    from gitexp.record import recorder
+    from gitexp.record.git import open_repo
 
     git = open_repo(repo)
     kwargs = {k: v for k, v in params.items()}

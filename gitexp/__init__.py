@@ -27,7 +27,7 @@ _track: Any = None
 
 def _load_track() -> Any:
     global _track
-    from gitexp import track
+    from gitexp.track import api as track
 
     _track = track
     return track

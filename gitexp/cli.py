@@ -33,7 +33,7 @@ _debug = False
 
 
 def _repo():
-    from gitexp.git import open_repo
+    from gitexp.record.git import open_repo
 
     return open_repo(".")
 
@@ -56,7 +56,7 @@ def _cell(value: Any) -> Text:
 
 
 def _age(iso: str | None) -> str:
-    from gitexp.record import parse_iso
+    from gitexp.record.model import parse_iso
 
     stamp = parse_iso(iso)
     if stamp is None:
@@ -104,9 +104,9 @@ def run(
                                           help="--backend ray: the cluster (default: Ray's own lookup, else a local one)."),
 ) -> None:
     """Expand a sweep, snapshot the code once, and run every job."""
-    from gitexp import detach as detacher
-    from gitexp import launch as launcher
-    from gitexp.progress import Progress
+    from gitexp.run import detach as detacher
+    from gitexp.run import launch as launcher
+    from gitexp.run.progress import Progress
 
     git = _repo()
     options = launcher.LaunchOptions(
@@ -143,7 +143,7 @@ def run(
         progress.queued(runs)
 
     options.echo = echo
-    from gitexp.backends import open_backend
+    from gitexp.run.backends import open_backend
 
     options.backend = open_backend(backend, git, address)
     if options.backend:
@@ -181,7 +181,7 @@ def run(
 @app.command()
 def ps(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List queued and running runs of every sweep (runs of a dead scheduler become lost)."""
-    from gitexp import control
+    from gitexp.run import control
 
     rows = control.ps(_repo())
     if as_json:
@@ -206,7 +206,7 @@ def logs(
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing while the run runs."),
 ) -> None:
     """Print a run's output (stdout and stderr)."""
-    from gitexp import control
+    from gitexp.run import control
 
     stream = sys.stdout.buffer
     for chunk in control.logs(_repo(), run_, follow=follow):
@@ -220,7 +220,7 @@ def kill(
     wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the records to say cancelled."),
 ) -> None:
     """Stop queued or running runs cleanly; they are recorded as cancelled."""
-    from gitexp import control
+    from gitexp.run import control
 
     result = control.kill(_repo(), list(targets), wait=wait)
     for run_id, status in result.stopped.items():
@@ -233,7 +233,7 @@ def kill(
 @app.command("gpus")
 def gpus_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The GPUs gitexp sees (NVML): memory, utilisation, processes, and what sweeps reserved."""
-    from gitexp import gpus
+    from gitexp.run import gpus
 
     rows = gpus.report(_repo())
     if as_json:
@@ -480,7 +480,7 @@ def tensorboard_(
     import shutil
     import tempfile
 
-    from gitexp import tensorboard as tb
+    from gitexp.track import tensorboard as tb
 
     git = _repo()
     chosen = tb.select(git, list(runs or []))
@@ -528,7 +528,7 @@ def push(
     runs: List[str] = typer.Argument(None, metavar="[RUN|SWEEP...]", help="What to push (default: every run)."),
 ) -> None:
     """Share runs: push their refs (and the objects they need) to a git remote."""
-    from gitexp import remote as remotes
+    from gitexp.record import remote as remotes
 
     result = remotes.push(_repo(), remote, list(runs or []))
     err.print(f"gitexp: pushed to {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
@@ -543,7 +543,7 @@ def push(
 @app.command()
 def pull(remote: Optional[str] = typer.Argument(None, help="A git remote name or URL (default: origin).")) -> None:
     """Bring runs from a git remote; a run never overwrites a different local run of the same name."""
-    from gitexp import remote as remotes
+    from gitexp.record import remote as remotes
 
     result = remotes.pull(_repo(), remote)
     err.print(f"gitexp: pulled from {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitexp import recorder, store
+from gitexp.record import recorder, store
 from gitexp.errors import RunRecordError
-from gitexp.git import Git
+from gitexp.record.git import Git
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 

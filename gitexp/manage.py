@@ -12,10 +12,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitexp import liveness, record, store
+from gitexp.record import liveness, model as record, store
 from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
-from gitexp.git import ZERO_SHA, Git
-from gitexp.refs import INCOMING_PREFIX, ORIGIN_PREFIX, TMP_PREFIX, RunRef, check_name
+from gitexp.record.git import ZERO_SHA, Git
+from gitexp.record.refs import INCOMING_PREFIX, ORIGIN_PREFIX, TMP_PREFIX, RunRef, check_name
 
 
 def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
@@ -91,7 +91,7 @@ def gc(git: Git, prune: bool = True, now: bool = False) -> GcResult:
                 removed.append(run_id)
             if not any(sweep_dir.iterdir()):
                 sweep_dir.rmdir()
-    from gitexp import artifacts
+    from gitexp.track import artifacts
 
     elsewhere, more = artifacts.remove_orphans(artifacts.configured_root(git.root), live)
     freed += more

@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from gitexp import gpus
-from gitexp.gpus import FakeDevices, GpuError, GpuSlots, select
-from gitexp.scheduler import Task
+from gitexp.run import gpus
+from gitexp.run.gpus import FakeDevices, GpuError, GpuSlots, select
+from gitexp.run.scheduler import Task
 
 H100 = {"name": "H100", "memory_mib": 81559}
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import recordgen
-from gitexp import record
-from gitexp.git import open_repo
+from gitexp.record import model as record
+from gitexp.record.git import open_repo
 from gitexp.index import index_path, list_runs, list_sweeps, run_query, sweep_table, sync
 from gitexp.index.schema import name_columns
-from gitexp.refs import RunRef
+from gitexp.record.refs import RunRef
 from recordgen import Record
 
 
@@ -184,7 +184,7 @@ def test_sweep_table_like_sumx(repo):
 
 _HAMMER = """
 import sys
-from gitexp.git import open_repo
+from gitexp.record.git import open_repo
 from gitexp.index import run_query
 git = open_repo(sys.argv[1])
 for _ in range(int(sys.argv[2])):

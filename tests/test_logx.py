@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gitexp import artifacts, record
+from gitexp.record import model as record
+from gitexp.track import artifacts
 
 # runx's examples/mnist.py reduced to its logx calls; only the import line differs from runx.
 RUNX_EXAMPLE = """\
@@ -64,7 +65,7 @@ def test_runx_files_are_written_as_runx_writes_them(tmp_path):
 
 def test_logx_scalars_flow_into_gitexp_once(tmp_path):
     run_example(tmp_path)
-    from gitexp.tensorboard import Ingest
+    from gitexp.track.tensorboard import Ingest
 
     assert Ingest(tmp_path).poll() == 0  # logx's own event file is not ingested a second time
     points = record.read_series(tmp_path / ".gitexp" / "metrics.jsonl")

@@ -7,7 +7,7 @@ import json
 import recordgen
 from recordgen import Record
 
-from gitexp.git import open_repo
+from gitexp.record.git import open_repo
 from gitexp_lsp.options import Options, parse_options
 from gitexp_lsp.watch import RepoWatcher, Watcher
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from gitexp import artifacts
+from gitexp.track import artifacts
 
 ALL_CHANNELS = """\
 import argparse, os

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.errors import SweepError
-from gitexp.stdout_metrics import StdoutMetrics, compile_patterns, line_hook
+from gitexp.track.stdout_metrics import StdoutMetrics, compile_patterns, line_hook
 
 # The lines pytorch/examples word_language_model/main.py prints.
 WORD_LM = [

@@ -18,10 +18,10 @@ HPARAMS:
 def _run_sweep(repo: Repo) -> None:
     """Record two completed runs the way `gitexp run exp.yml` does (snapshot + record commits),
     without running processes: these tests are about moving records, not making them."""
-    from gitexp import store
-    from gitexp.git import open_repo
-    from gitexp.refs import RunRef
-    from gitexp.snapshot import take_snapshot
+    from gitexp.record import store
+    from gitexp.record.git import open_repo
+    from gitexp.record.refs import RunRef
+    from gitexp.record.snapshot import take_snapshot
 
     repo.write("exp.yml", SWEEP)
     g = open_repo(repo.path)
@@ -134,9 +134,9 @@ def test_progress_fast_forwards_and_newer_local_record_stays(repo, hub, tmp_path
 
 def _rerun_record(repo: Repo, run_id: str, old: str) -> str:
     """A forward move of a record, written the way gitexp writes every record (old as parent)."""
-    from gitexp import store
-    from gitexp.git import open_repo
-    from gitexp.refs import RunRef
+    from gitexp.record import store
+    from gitexp.record.git import open_repo
+    from gitexp.record.refs import RunRef
 
     g = open_repo(repo.path)
     run = RunRef.parse(run_id)

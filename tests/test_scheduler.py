@@ -15,14 +15,14 @@ import time
 
 import pytest
 
-from gitexp import scheduler as scheduler_module
-from gitexp.executor import CappedOutput, Process, Reaper
-from gitexp.gpus import FakeDevices, GpuSlots
-from gitexp.scheduler import CpuSlots, Scheduler, Task
+from gitexp.run import scheduler as scheduler_module
+from gitexp.run.executor import CappedOutput, Process, Reaper
+from gitexp.run.gpus import FakeDevices, GpuSlots
+from gitexp.run.scheduler import CpuSlots, Scheduler, Task
 
 FAKE_JOB = r'''
 import argparse, json, os, sys, time
-from gitexp.gpus import FakeDevices
+from gitexp.run.gpus import FakeDevices
 parser = argparse.ArgumentParser()
 for flag, kind in (("--mib", float), ("--grow", float), ("--expect", int), ("--hold", float)):
     parser.add_argument(flag, type=kind, default=0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from gitexp.git import open_repo
-from gitexp.snapshot import take_snapshot
+from gitexp.record.git import open_repo
+from gitexp.record.snapshot import take_snapshot
 
 
 def user_state(repo) -> dict:

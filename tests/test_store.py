@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from gitexp import store
+from gitexp.record import store
 from gitexp.errors import RefConflictError
-from gitexp.git import open_repo
-from gitexp.refs import RunRef, sanitize
-from gitexp.snapshot import take_snapshot
+from gitexp.record.git import open_repo
+from gitexp.record.refs import RunRef, sanitize
+from gitexp.record.snapshot import take_snapshot
 
 
 def _write(git, run, snap, old, status="running"):

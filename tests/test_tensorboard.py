@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gitexp import record
-from gitexp.tensorboard import MIRROR_SUFFIX, EventWriter, Ingest
+from gitexp.record import model as record
+from gitexp.track.tensorboard import MIRROR_SUFFIX, EventWriter, Ingest
 
 
 def points(run_dir: Path) -> list[tuple[str, int, float]]:
@@ -114,7 +114,7 @@ def test_export_writes_one_folder_per_run_with_hparams(repo, tmp_path):
 
 @pytest.mark.parametrize("status", ["completed", "failed", "cancelled", "lost", "running", "queued"])
 def test_every_status_exports(tmp_path, status):
-    from gitexp.tensorboard import write_run
+    from gitexp.track.tensorboard import write_run
 
     info = {"sweep": "s", "name": "r", "status": status, "params": {"lr": 0.1, "nested": {"a": [1, 2]}, "none": None},
             "started": "2024-01-01T00:00:00+00:00", "ended": "2024-01-01T01:00:00+00:00"}

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gitexp import adhoc, artifacts, record
+from gitexp.record import model as record
+from gitexp.track import adhoc, artifacts
 
 
 def run_script(cwd: Path, code: str, *args: str, env: dict[str, str] | None = None,

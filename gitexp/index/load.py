@@ -14,10 +14,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from gitexp import record, store
+from gitexp.record import model as record, store
 from gitexp.errors import GitCommandError
-from gitexp.git import Git
-from gitexp.refs import RunRef
+from gitexp.record.git import Git
+from gitexp.record.refs import RunRef
 
 # The hook another module supplies to settle records before they are indexed (e.g. turn
 # `running` records whose scheduler died into `lost`): same shape as `recorder.reconcile`.

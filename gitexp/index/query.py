@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitexp.errors import QueryError
-from gitexp.git import Git
+from gitexp.record.git import Git
 from gitexp.index.load import Reconcile
 from gitexp.index.sync import sync
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from gitexp.errors import QueryError, RunNotFoundError
-from gitexp.git import Git
+from gitexp.record.git import Git
 from gitexp.index import schema
 from gitexp.index.load import Reconcile
 from gitexp.index.query import QueryResult

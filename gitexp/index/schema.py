@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.index.load import Loaded
 
 VERSION = "2"  # bump when the tables change: an index of another version is rebuilt

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from gitexp import store
-from gitexp.git import Git
+from gitexp.record import store
+from gitexp.record.git import Git
 from gitexp.index import schema
 from gitexp.index.load import Reconcile, live_signature, load
-from gitexp.refs import EXPERIMENTS, RunRef
+from gitexp.record.refs import EXPERIMENTS, RunRef
 
 INDEX = "index.duckdb"
 LOCK = "index.lock"
@@ -211,7 +211,7 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
                     con.execute(f"DELETE FROM {table} WHERE run IN (SELECT unnest($1::VARCHAR[]))", [gone])
             with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
                 schema.insert(con, schema.write_rows(loaded, Path(folder)))
-            from gitexp import remote  # which runs were pulled, and from where
+            from gitexp.record import remote  # which runs were pulled, and from where
 
             pulled = remote.origins(git, plan.refs)
             con.execute("DELETE FROM _origin")
@@ -237,7 +237,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     `lost`), so no reader — CLI or language server — can forget it.
     """
     if reconcile is None:
-        from gitexp.recorder import reconcile
+        from gitexp.record.recorder import reconcile
     path = index_path(git)
     stat = refs_stat(git)  # taken before listing: a change after it makes the next read re-list
     con = _open_current(path)

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from gitexp.errors import SweepError
-from gitexp.refs import sanitize
+from gitexp.record.refs import sanitize
 from gitexp.sweep import mlrunner, runx
 from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
 from gitexp.sweep.model import RunSpec, Sweep

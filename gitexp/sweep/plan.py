@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from gitexp.refs import sanitize
+from gitexp.record.refs import sanitize
 from gitexp.sweep.diagnostics import Diagnostics, Span
 
 

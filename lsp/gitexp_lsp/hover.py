@@ -91,8 +91,8 @@ class SweepHover:
 
     def _history(self, doc: Document, key: str) -> str:
         from gitexp import index
-        from gitexp.git import open_repo
-        from gitexp.refs import sanitize
+        from gitexp.record.git import open_repo
+        from gitexp.record.refs import sanitize
 
         sweep = sanitize(doc.path.stem)
         if doc.root is None:

@@ -41,7 +41,7 @@ class Manage:
                           lambda git, run: [str(ref) for ref in manage.rm(git, manage.resolve_many(git, [run]))])
 
     def kill(self, params: dict[str, Any]) -> dict[str, Any]:
-        from gitexp import control
+        from gitexp.run import control
 
         def stop(git, run: str) -> list[str]:
             result = control.kill(git, [run], wait=KILL_WAIT)

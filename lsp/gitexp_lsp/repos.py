@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from gitexp.errors import GitexpError
-from gitexp.git import Git, open_repo
+from gitexp.record.git import Git, open_repo
 
 
 def uri_to_path(uri: str) -> Path:

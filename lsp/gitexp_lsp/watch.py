@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gitexp import record
-from gitexp.refs import EXPERIMENTS
+from gitexp.record import model as record
+from gitexp.record.refs import EXPERIMENTS
 
 log = logging.getLogger(__name__)
 

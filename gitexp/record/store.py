@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.errors import GitCommandError, RefConflictError, RunNotFoundError
-from gitexp.git import ZERO_SHA, CatFile, Git, last_line
-from gitexp.refs import EXPERIMENTS, TMP_PREFIX, RunRef
+from gitexp.record.git import ZERO_SHA, CatFile, Git, last_line
+from gitexp.record.refs import EXPERIMENTS, TMP_PREFIX, RunRef
 
 _counter = itertools.count()
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from gitexp import record
+from gitexp.record import model as record
 
 MIRROR_SUFFIX = ".gitexp-mirror"
 POLL_SECONDS = 2.0  # how often the scheduler tails a live run's event files
@@ -52,7 +52,7 @@ class Ingest:
 
     def poll(self) -> int:
         """Read what was appended since the last call; returns how many points were added."""
-        from gitexp.track import append_lines, point_line
+        from gitexp.track.api import append_lines, point_line
 
         lines = []
         for path in self.event_files():
@@ -230,7 +230,7 @@ def write_run(dest: Path, points: Iterable[Mapping[str, Any]], info: Mapping[str
 
 def materialize(git: Any, runs: Iterable[Any], dest: Path) -> list[str]:
     """Event files for `runs` (store.Run objects) under `dest/<sweep>/<run>/`; returns the run ids."""
-    from gitexp import store
+    from gitexp.record import store
 
     dest.mkdir(parents=True, exist_ok=True)
     ids, param_sets, metric_keys = [], [], []
@@ -248,7 +248,8 @@ def materialize(git: Any, runs: Iterable[Any], dest: Path) -> list[str]:
 
 def select(git: Any, texts: list[str]) -> list[Any]:
     """RUN|SWEEP arguments -> runs as readers see them (live ones overlaid); none -> every run."""
-    from gitexp import inspect, manage, store
+    from gitexp import inspect, manage
+    from gitexp.record import store
 
     if not texts:
         return inspect.load_all(git)

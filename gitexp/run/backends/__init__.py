@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from gitexp.errors import GitexpError
-from gitexp.executor import CappedOutput
-from gitexp.refs import RunRef
-from gitexp.scheduler import Slots
+from gitexp.run.executor import CappedOutput
+from gitexp.record.refs import RunRef
+from gitexp.run.scheduler import Slots
 
 NAMES = ("local", "ray", "farm")
 
@@ -81,13 +81,13 @@ def open_backend(name: str, git, address: str | None = None) -> Backend | None:
             raise GitexpError("--address only applies to --backend ray")
         return None
     if name == "ray":
-        from gitexp.backends.ray import RayBackend
+        from gitexp.run.backends.ray import RayBackend
 
         return RayBackend(git, address)
     if name == "farm":
         if address:
             raise GitexpError("--address only applies to --backend ray")
-        from gitexp.backends.farm import FarmBackend
+        from gitexp.run.backends.farm import FarmBackend
 
         return FarmBackend(git)
     raise GitexpError(f"unknown backend {name!r}: choose one of {', '.join(NAMES)}")

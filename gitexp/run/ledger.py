@@ -13,8 +13,8 @@ import fcntl
 import json
 from typing import Any, Iterator
 
-from gitexp import record
-from gitexp.git import Git
+from gitexp.record import model as record
+from gitexp.record.git import Git
 
 
 class FileLedger:

@@ -17,8 +17,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from gitexp import record
-from gitexp.refs import RunRef
+from gitexp.record import model as record
+from gitexp.record.refs import RunRef
 
 STYLE = {"completed": "green", "failed": "red", "running": "cyan", "queued": "dim",
          "cancelled": "yellow", "lost": "magenta"}

@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.errors import GitexpError
-from gitexp.git import Git
-from gitexp.refs import RunRef
+from gitexp.record.git import Git
+from gitexp.record.refs import RunRef
 
 ENV_DETACHED = "GITEXP_DETACHED"  # set for the background scheduler: where to say "queued"
 

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-from gitexp import record
+from gitexp.record import model as record
 
 KEY_PACKAGES = ("torch", "torchvision", "numpy", "tensorflow", "jax", "transformers", "lightning",
                 "pytorch-lightning", "tensorboard", "scikit-learn", "gitexp")

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from gitexp import inspect, record, store
+from gitexp import inspect
+from gitexp.record import model as record, store
 from gitexp.errors import GitexpError, RunNotFoundError
-from gitexp.git import Git
-from gitexp.refs import RunRef
+from gitexp.record.git import Git
+from gitexp.record.refs import RunRef
 
 LIVE = ("queued", "running")
 STOP_POLL_SECONDS = 0.5
@@ -153,7 +154,7 @@ def _still_live(git: Git, run: RunRef, attempt: str | None) -> bool:
     info = record.read_json(record.RunFiles.for_run(git.gitexp_dir, run).run_json, {})
     if info.get("attempt_id") != attempt or info.get("status") not in LIVE:
         return False
-    from gitexp import liveness
+    from gitexp.record import liveness
 
     return liveness.owner_alive(info) is not False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from gitexp import record
+from gitexp.record import model as record
 
 
 def process_start_time(pid: int) -> str | None:

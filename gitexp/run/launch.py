@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gitexp import artifacts, control, environment, gpus, liveness, record, recorder, stdout_metrics, store, tensorboard
-from gitexp.backends import Job
+from gitexp.record import environment, liveness, model as record, recorder, store
+from gitexp.run import control, gpus
+from gitexp.track import artifacts, stdout_metrics, tensorboard
+from gitexp.run.backends import Job
 from gitexp.errors import RefConflictError, SweepError
-from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
-from gitexp.git import Git
-from gitexp.ledger import FileLedger
-from gitexp.refs import RunRef, check_name
-from gitexp.progress import Watched
-from gitexp.scheduler import Placement, Scheduler, Slots, Task
-from gitexp.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+from gitexp.run.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
+from gitexp.record.git import Git
+from gitexp.run.ledger import FileLedger
+from gitexp.record.refs import RunRef, check_name
+from gitexp.run.progress import Watched
+from gitexp.run.scheduler import Placement, Scheduler, Slots, Task
+from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
 
 log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0

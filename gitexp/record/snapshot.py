@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitexp.git import Git
+from gitexp.record.git import Git
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 IDENTITY = {

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-from gitexp import liveness
+from gitexp.record import liveness
 from gitexp.errors import GitexpError
-from gitexp.scheduler import CpuSlots, Placement, Task
+from gitexp.run.scheduler import CpuSlots, Placement, Task
 
 ENV_FAKE = "GITEXP_FAKE_GPUS"  # JSON list: [{"name": "H100", "memory_mib": 81559}, ...]
 ENV_FAKE_STATE = "GITEXP_FAKE_GPU_STATE"  # folder of <pid>.json {"gpus": [0], "mib": 500}
@@ -494,7 +494,7 @@ def is_out_of_memory(exit_code: int | None, output: bytes) -> bool:
 
 def report(git: Any) -> list[dict[str, Any]]:
     """Each GPU as NVML sees it, with the runs of any scheduler that reserved it (`gitexp gpus`)."""
-    from gitexp.ledger import FileLedger
+    from gitexp.run.ledger import FileLedger
 
     devices = open_devices()
     readings = devices.read() if devices else []

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.errors import GitexpError
 
 FLUSH_EVERY = 1.0  # seconds between background flushes: live readers lag at most this much
@@ -83,7 +83,7 @@ def _resolve(explicit: bool) -> None:
         if env:
             _run_dir = Path(env)
         elif explicit or os.environ.get("GITEXP_ADHOC", "1") != "0":
-            from gitexp import adhoc
+            from gitexp.track import adhoc
 
             try:
                 _run_dir = adhoc.start()
@@ -301,7 +301,7 @@ def params() -> dict[str, Any]:
             except ValueError:
                 raise GitexpError(f"${record.ENV_PARAMS} is not valid JSON: {text[:60]!r}") from None
         else:
-            from gitexp import adhoc
+            from gitexp.track import adhoc
 
             _params = adhoc.parse_argv()
     return _params
@@ -323,7 +323,7 @@ def save_checkpoint(state: Any, metric: float | None = None, higher_better: bool
     Files go to the run folder (or $GITEXP_ARTIFACT_ROOT/<sweep>/<run>); the record keeps
     their path, size and sha256, never the bytes. Returns True when this one is the best.
     """
-    from gitexp import artifacts
+    from gitexp.track import artifacts
 
     where = init()
     folder = artifacts.artifact_dir(where, os.environ.get(record.ENV_RUN, ""))

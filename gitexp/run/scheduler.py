@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gitexp.executor import Process
+from gitexp.run.executor import Process
 
 POLL_SECONDS = 0.02  # loop period: how late a finished job is noticed
 GRACE_SECONDS = 10.0  # after the first Ctrl-C: SIGINT, then SIGTERM, then SIGKILL

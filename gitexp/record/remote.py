@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gitexp import store
+from gitexp.record import store
 from gitexp.errors import GitexpError, RefConflictError
-from gitexp.git import ZERO_SHA, Git, last_line
-from gitexp.refs import EXPERIMENTS, INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, sanitize
+from gitexp.record.git import ZERO_SHA, Git, last_line
+from gitexp.record.refs import EXPERIMENTS, INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, sanitize
 
 
 class RemoteError(GitexpError):

@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from gitexp import record
-from gitexp.backends import Job, job_id
+from gitexp.record import model as record
+from gitexp.run.backends import Job, job_id
 from gitexp.errors import GitexpError
-from gitexp.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
-from gitexp.git import Git
-from gitexp.scheduler import Placement, Task
+from gitexp.run.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
+from gitexp.record.git import Git
+from gitexp.run.scheduler import Placement, Task
 
 MIRROR_MAX = 16 * 1024 * 1024  # bytes: bigger files (checkpoints) stay on the node
 FLUSH_SECONDS = 0.25

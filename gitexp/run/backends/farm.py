@@ -27,11 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gitexp import record
-from gitexp.backends import Job, job_id
+from gitexp.record import model as record
+from gitexp.run.backends import Job, job_id
 from gitexp.errors import GitexpError
-from gitexp.git import Git
-from gitexp.scheduler import Placement, Task
+from gitexp.record.git import Git
+from gitexp.run.scheduler import Placement, Task
 
 DEFAULT_SUBMIT = "sbatch"
 DEFAULT_LOST_AFTER = 120.0
@@ -82,7 +82,7 @@ class FarmBackend:
         """Shell lines that unpack S into "$tmp" on the node."""
         if self.code_remote is None:
             return f'git --git-dir={shlex.quote(str(self.git.common_dir))} archive "$S" | tar -xf - -C "$tmp"'
-        from gitexp import remote
+        from gitexp.record import remote
 
         pushed = remote.push(self.git, self.code_remote, [job.run.id])
         if pushed.rejected:

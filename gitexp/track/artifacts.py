@@ -19,9 +19,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gitexp import record
+from gitexp.record import model as record
 from gitexp.errors import GitexpError
-from gitexp.git import config_value
+from gitexp.record.git import config_value
 
 MANIFEST = "artifacts.json"
 ENV_ROOT = "GITEXP_ARTIFACT_ROOT"

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from gitexp.refs import RunRef
+from gitexp.record.refs import RunRef
 
 SCHEMA = 1
 RECORD_DIR = ".gitexp"

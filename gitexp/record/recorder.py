@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitexp import liveness, record, store
+from gitexp.record import liveness, model as record, store
 from gitexp.errors import RefConflictError
-from gitexp.git import Git
-from gitexp.refs import RunRef
+from gitexp.record.git import Git
+from gitexp.record.refs import RunRef
 
 
 def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: bytes | None = None) -> dict[str, bytes]:

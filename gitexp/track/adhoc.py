@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from gitexp import record
+from gitexp.record import model as record
 
 SWEEP = "adhoc"
 ENV_LIVE_INTERVAL = "GITEXP_LIVE_INTERVAL"
@@ -90,7 +90,7 @@ class AdhocRun:
     """The record of this very process, kept up to date until it exits."""
 
     def __init__(self, git: Any, run: Any, info: dict[str, Any], commit: str, output: Any):
-        from gitexp import tensorboard
+        from gitexp.track import tensorboard
 
         self.git, self.run, self.info, self.commit, self.output = git, run, info, commit, output
         self.files = record.RunFiles.for_run(git.gitexp_dir, run)
@@ -100,7 +100,8 @@ class AdhocRun:
         self._lock = threading.Lock()
 
     def commit_now(self, what: str) -> None:
-        from gitexp import artifacts, recorder, track
+        from gitexp.record import recorder
+        from gitexp.track import artifacts, api as track
 
         track.flush()
         self.ingest.poll()
@@ -138,12 +139,13 @@ _current: AdhocRun | None = None
 def start(params: dict[str, Any] | None = None) -> Path:
     """Record this process as a run of sweep `adhoc`; returns its run folder (LOGDIR)."""
     global _current
-    from gitexp import environment, liveness, recorder, track
+    from gitexp.record import environment, liveness, recorder
+    from gitexp.track import api as track
     from gitexp.errors import RefConflictError
-    from gitexp.executor import CappedOutput
-    from gitexp.git import open_repo
-    from gitexp.refs import RunRef, sanitize
-    from gitexp.snapshot import take_snapshot
+    from gitexp.run.executor import CappedOutput
+    from gitexp.record.git import open_repo
+    from gitexp.record.refs import RunRef, sanitize
+    from gitexp.record.snapshot import take_snapshot
 
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] not in ("", "-c", "-") else None
     where = script.resolve().parent if script and script.is_file() else Path.cwd()
