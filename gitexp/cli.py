@@ -445,9 +445,10 @@ def rm(
 ) -> None:
     """Delete run refs (their objects go with `gitexp gc`)."""
     from gitexp import manage
+    from gitexp.record import view
 
     git = _repo()
-    targets = manage.resolve_many(git, runs)
+    targets = view.resolve_many(git, runs)
     if not yes:
         names = ", ".join(r.id for r, _ in targets[:10]) + (" ..." if len(targets) > 10 else "")
         if not sys.stdin.isatty():

@@ -7,31 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitexp.record import recorder, store
-from gitexp.errors import RunRecordError
+from gitexp.record import store
 from gitexp.record.git import Git
+from gitexp.record.view import load_one
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-
-
-def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
-    """Every run (reconciled: dead schedulers' runs become `lost`), newest first."""
-    refs = store.list_runs(git, sweep)
-    with git.cat_file() as cat:
-        runs = [store.load_run(git, cat, ref, commit) for ref, commit in refs.items()]
-    runs = recorder.reconcile(git, runs)
-    runs.sort(key=lambda r: (str(r.info.get("created") or ""), str(r.info.get("started") or "")), reverse=True)
-    return runs
-
-
-def load_one(git: Git, text: str) -> store.Run:
-    ref, commit = store.resolve(git, text)
-    if not git.ok("rev-parse", "--verify", "--quiet", f"{commit}^1^{{commit}}"):
-        raise RunRecordError(f"{ref.id}: not a run record (the ref points at {commit[:12]}, "
-                             "which is not a commit with a code snapshot as its parent)")
-    with git.cat_file() as cat:
-        run = store.load_run(git, cat, ref, commit)
-    return recorder.reconcile(git, [run])[0]
 
 
 def name_status(git: Git, old: str | None, new: str) -> list[dict[str, str]]:

@@ -12,26 +12,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitexp.record import liveness, model as record, store
 from gitexp.errors import GitexpError, RefConflictError, WorkspaceError
+from gitexp.record import liveness, model as record, store
 from gitexp.record.git import ZERO_SHA, Git
 from gitexp.record.refs import INCOMING_PREFIX, ORIGIN_PREFIX, TMP_PREFIX, RunRef, check_name
-
-
-def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
-    """RUN arguments -> refs; a bare sweep name selects all of its runs."""
-    if not texts:
-        raise GitexpError("name at least one run or sweep", hint="see `gitexp ls`")
-    runs = store.list_runs(git)
-    sweeps = {run.sweep for run in runs}
-    chosen: dict[RunRef, str] = {}
-    for text in texts:
-        if "/" not in text and text in sweeps and not any(r.name == text for r in runs):
-            chosen.update({r: c for r, c in runs.items() if r.sweep == text})
-        else:
-            ref, commit = store.resolve(git, text, runs)
-            chosen[ref] = commit
-    return sorted(chosen.items())
 
 
 def rm(git: Git, targets: list[tuple[RunRef, str]]) -> list[RunRef]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import recordgen
-from gitexp.record import model as record
-from gitexp.record.git import open_repo
 from gitexp.index import index_path, list_runs, list_sweeps, run_query, sweep_table, sync
 from gitexp.index.schema import name_columns
+from gitexp.record import model as record
+from gitexp.record.git import open_repo
 from gitexp.record.refs import RunRef
 from recordgen import Record
 
@@ -184,8 +184,8 @@ def test_sweep_table_like_sumx(repo):
 
 _HAMMER = """
 import sys
-from gitexp.record.git import open_repo
 from gitexp.index import run_query
+from gitexp.record.git import open_repo
 git = open_repo(sys.argv[1])
 for _ in range(int(sys.argv[2])):
     count = run_query(git, "select count(*) from runs").rows[0][0]

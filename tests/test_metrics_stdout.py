@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gitexp.record import model as record
 from gitexp.errors import SweepError
+from gitexp.record import model as record
 from gitexp.track.stdout_metrics import StdoutMetrics, compile_patterns, line_hook
 
 # The lines pytorch/examples word_language_model/main.py prints.

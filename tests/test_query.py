@@ -11,9 +11,9 @@ import pytest
 
 import recordgen
 from gitexp.errors import QueryError
-from gitexp.record.git import open_repo
 from gitexp.index import render, run_query, table
 from gitexp.index.query import QueryResult, add_from_runs
+from gitexp.record.git import open_repo
 from recordgen import Record
 
 

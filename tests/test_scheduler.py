@@ -15,8 +15,9 @@ import time
 
 import pytest
 
+from gitexp.record.output import CappedOutput
 from gitexp.run import scheduler as scheduler_module
-from gitexp.run.executor import CappedOutput, Process, Reaper
+from gitexp.run.executor import Process, Reaper
 from gitexp.run.gpus import FakeDevices, GpuSlots
 from gitexp.run.scheduler import CpuSlots, Scheduler, Task
 

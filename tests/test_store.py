@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gitexp.record import store
 from gitexp.errors import RefConflictError
+from gitexp.record import store
 from gitexp.record.git import open_repo
 from gitexp.record.refs import RunRef, sanitize
 from gitexp.record.snapshot import take_snapshot

@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from gitexp.record import model as record, store
 from gitexp.errors import GitCommandError
+from gitexp.record import model as record, store
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 

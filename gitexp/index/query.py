@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitexp.errors import QueryError
-from gitexp.record.git import Git
 from gitexp.index.load import Reconcile
 from gitexp.index.sync import sync
+from gitexp.record.git import Git
 
 # Clauses that may follow a select list; a missing FROM goes right before the first of them.
 _AFTER_SELECT_LIST = {"where", "group", "having", "window", "qualify", "order", "limit", "offset", "using"}

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from gitexp.errors import QueryError, RunNotFoundError
-from gitexp.record.git import Git
 from gitexp.index import schema
 from gitexp.index.load import Reconcile
 from gitexp.index.query import QueryResult
 from gitexp.index.render import plain
 from gitexp.index.sync import sync
+from gitexp.record.git import Git
 
 _TIMES = ("created", "started", "ended")
 

@@ -24,8 +24,8 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-from gitexp.record import model as record
 from gitexp.index.load import Loaded
+from gitexp.record import model as record
 
 VERSION = "2"  # bump when the tables change: an index of another version is rebuilt
 FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration", "origin")

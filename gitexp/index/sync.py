@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from gitexp.record import store
-from gitexp.record.git import Git
 from gitexp.index import schema
 from gitexp.index.load import Reconcile, live_signature, load
+from gitexp.record import store
+from gitexp.record.git import Git
 from gitexp.record.refs import EXPERIMENTS, RunRef
 
 INDEX = "index.duckdb"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitexp.record import liveness, model as record, store
 from gitexp.errors import RefConflictError
+from gitexp.record import liveness, model as record, store
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 

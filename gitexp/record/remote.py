@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gitexp.record import store
 from gitexp.errors import GitexpError, RefConflictError
+from gitexp.record import store, view
 from gitexp.record.git import ZERO_SHA, Git, last_line
 from gitexp.record.refs import EXPERIMENTS, INCOMING_PREFIX, ORIGIN_PREFIX, RunRef, sanitize
 
@@ -69,10 +69,8 @@ def label(git: Git, remote: str) -> str:
 
 def push(git: Git, remote: str | None = None, targets: list[str] | None = None) -> PushResult:
     """Push the chosen runs (a sweep name selects all its runs; none = every run)."""
-    from gitexp import manage
-
     remote = remote or default_remote(git)
-    chosen = manage.resolve_many(git, targets) if targets else sorted(store.list_runs(git).items())
+    chosen = view.resolve_many(git, targets) if targets else sorted(store.list_runs(git).items())
     result = PushResult(remote)
     if not chosen:
         return result

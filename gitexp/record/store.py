@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitexp.record import model as record
 from gitexp.errors import GitCommandError, RefConflictError, RunNotFoundError
+from gitexp.record import model as record
 from gitexp.record.git import ZERO_SHA, CatFile, Git, last_line
 from gitexp.record.refs import EXPERIMENTS, TMP_PREFIX, RunRef
 

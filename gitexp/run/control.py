@@ -14,9 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from gitexp import inspect
-from gitexp.record import model as record, store
 from gitexp.errors import GitexpError, RunNotFoundError
+from gitexp.record import model as record, store, view
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 
@@ -57,7 +56,7 @@ def ps(git: Git) -> list[dict[str, Any]]:
     """Runs that are queued or running in any sweep (records of dead schedulers become `lost`)."""
     rows = []
     now = time.time()
-    for run in inspect.load_all(git):
+    for run in view.load_all(git):
         if run.status not in LIVE:
             continue
         started = record.parse_iso(run.info.get("started"))
@@ -95,7 +94,7 @@ def kill(git: Git, targets: list[str], wait: float = 30.0) -> KillResult:
     deadline = time.monotonic() + wait
     stopped: dict[str, str] = {}
     while True:
-        by_id = {r.ref: r for r in inspect.load_all(git) if r.ref in runs}
+        by_id = {r.ref: r for r in view.load_all(git) if r.ref in runs}
         for run, loaded in by_id.items():
             if loaded.status not in LIVE:
                 stopped[run.id] = loaded.status
@@ -107,7 +106,7 @@ def kill(git: Git, targets: list[str], wait: float = 30.0) -> KillResult:
 
 
 def _live_targets(git: Git, targets: list[str]) -> list[RunRef]:
-    live = {r.ref: r for r in inspect.load_all(git) if r.status in LIVE}
+    live = {r.ref: r for r in view.load_all(git) if r.status in LIVE}
     chosen: list[RunRef] = []
     for text in targets:
         in_sweep = [ref for ref in live if ref.sweep == text]
@@ -128,10 +127,10 @@ def _live_targets(git: Git, targets: list[str]) -> list[RunRef]:
 
 def logs(git: Git, text: str, follow: bool = False, poll: float = 0.2) -> Iterator[bytes]:
     """A run's output: the committed log, or with `follow` the live file until the run ends."""
-    run = inspect.load_one(git, text)
+    run = view.load_one(git, text)
     while follow and run.status == "queued":  # nothing to show until it starts
         time.sleep(poll)
-        run = inspect.load_one(git, text)
+        run = view.load_one(git, text)
     files = record.RunFiles.for_run(git.gitexp_dir, run.ref)
     if not (run.live and files.output.exists()):
         with git.cat_file() as cat:

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitexp.record import model as record
 from gitexp.errors import GitexpError
+from gitexp.record import model as record
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-DEFAULT_OUTPUT_CAP = 2 * 1024 * 1024  # bytes kept in the record's output.log (head + tail)
+from gitexp.record.output import CappedOutput
+
 MAX_LINE = 64 * 1024  # a "line" with no newline this long is passed on anyway
 _LINE = re.compile(rb"[^\r\n]*[\r\n]")
 
@@ -75,53 +76,6 @@ class Reaper:
         with self._lock:
             if self._proc.stdin and not self._proc.stdin.closed:
                 self._proc.stdin.close()
-
-
-class CappedOutput:
-    """A job's output: the live file gets every byte (so `gitexp logs -f` follows it), while
-    memory keeps the first and last `cap / 2` bytes, which become the record's output.log."""
-
-    def __init__(self, path: Path, cap: int = DEFAULT_OUTPUT_CAP):
-        self.path = path
-        self.cap = cap
-        self.total = 0
-        self._head = bytearray()
-        self._tail = bytearray()
-        self._file = open(path, "wb")
-        self._lock = threading.Lock()
-
-    def write(self, data: bytes) -> None:
-        with self._lock:
-            self.total += len(data)
-            self._file.write(data)
-            self._file.flush()
-            room = self.cap // 2 - len(self._head)
-            if room > 0:
-                self._head += data[:room]
-                data = data[room:]
-            if data:
-                self._tail += data
-                excess = len(self._tail) - (self.cap - self.cap // 2)
-                if excess > 0:
-                    del self._tail[:excess]
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > self.cap
-
-    def content(self) -> bytes:
-        """What output.log holds in the record: head, an omission marker if any, tail."""
-        with self._lock:
-            if self.truncated:
-                omitted = self.total - len(self._head) - len(self._tail)
-                marker = f"\n[gitexp: {omitted} bytes of output omitted]\n".encode()
-                return bytes(self._head) + marker + bytes(self._tail)
-            return bytes(self._head) + bytes(self._tail)
-
-    def close(self) -> bytes:
-        with self._lock:
-            self._file.close()
-        return self.content()
 
 
 @dataclass

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-from gitexp.record import liveness
 from gitexp.errors import GitexpError
+from gitexp.record import liveness
 from gitexp.run.scheduler import CpuSlots, Placement, Task
 
 ENV_FAKE = "GITEXP_FAKE_GPUS"  # JSON list: [{"name": "H100", "memory_mib": 81559}, ...]

@@ -18,18 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gitexp.record import environment, liveness, model as record, recorder, store
-from gitexp.run import control, gpus
-from gitexp.track import artifacts, stdout_metrics, tensorboard
-from gitexp.run.backends import Job
 from gitexp.errors import RefConflictError, SweepError
-from gitexp.run.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
+from gitexp.record import environment, liveness, model as record, recorder, store
 from gitexp.record.git import Git
-from gitexp.run.ledger import FileLedger
+from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from gitexp.record.refs import RunRef, check_name
+from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+from gitexp.run import control, gpus
+from gitexp.run.backends.job import Job
+from gitexp.run.executor import Process, Reaper
+from gitexp.run.ledger import FileLedger
 from gitexp.run.progress import Watched
 from gitexp.run.scheduler import Placement, Scheduler, Slots, Task
-from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+from gitexp.track import artifacts, stdout_metrics, tensorboard
 
 log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0
@@ -53,7 +54,7 @@ class LaunchOptions:
     output_cap: int = DEFAULT_OUTPUT_CAP
     echo: Callable[[str, bytes], None] | None = None  # (run name, output line)
     slots: Slots | None = None
-    backend: Any = None  # a gitexp.backends.Backend (ray, farm); None runs local processes
+    backend: Any = None  # a gitexp.run.backends.job.Backend (ray, farm); None runs local processes
     gpus: str | None = None  # --gpus 0,2 | all | none
     progress: Any = None  # a gitexp.progress.Progress told of every start and end
 

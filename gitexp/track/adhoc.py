@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gitexp.record import model as record
 
@@ -89,10 +89,12 @@ class _Tee:
 class AdhocRun:
     """The record of this very process, kept up to date until it exits."""
 
-    def __init__(self, git: Any, run: Any, info: dict[str, Any], commit: str, output: Any):
+    def __init__(self, git: Any, run: Any, info: dict[str, Any], commit: str, output: Any,
+                 flush: Callable[[], None]):
         from gitexp.track import tensorboard
 
         self.git, self.run, self.info, self.commit, self.output = git, run, info, commit, output
+        self.flush = flush  # the logging API's: buffered points must be on disk before each commit
         self.files = record.RunFiles.for_run(git.gitexp_dir, run)
         self.ingest = tensorboard.Ingest(self.files.dir)
         self.failure: str | None = None
@@ -101,9 +103,9 @@ class AdhocRun:
 
     def commit_now(self, what: str) -> None:
         from gitexp.record import recorder
-        from gitexp.track import artifacts, api as track
+        from gitexp.track import artifacts
 
-        track.flush()
+        self.flush()
         self.ingest.poll()
         self.info["artifacts"] = artifacts.read_manifest(self.files.dir)
         self.info["output"] = {"cap": self.output.cap, "bytes": self.output.total, "truncated": self.output.truncated}
@@ -136,14 +138,17 @@ class AdhocRun:
 _current: AdhocRun | None = None
 
 
-def start(params: dict[str, Any] | None = None) -> Path:
-    """Record this process as a run of sweep `adhoc`; returns its run folder (LOGDIR)."""
+def start(flush: Callable[[], None], params: dict[str, Any] | None = None) -> AdhocRun:
+    """Record this process as a run of sweep `adhoc`; its folder (LOGDIR) is `.files.dir`.
+
+    `flush` writes the logging API's buffered points; the caller also runs `.finish` when the
+    process is stopped by a signal (exit and uncaught exceptions are handled here).
+    """
     global _current
-    from gitexp.record import environment, liveness, recorder
-    from gitexp.track import api as track
     from gitexp.errors import RefConflictError
-    from gitexp.run.executor import CappedOutput
+    from gitexp.record import environment, liveness, recorder
     from gitexp.record.git import open_repo
+    from gitexp.record.output import CappedOutput
     from gitexp.record.refs import RunRef, sanitize
     from gitexp.record.snapshot import take_snapshot
 
@@ -182,15 +187,14 @@ def start(params: dict[str, Any] | None = None) -> Path:
     os.environ.update({record.ENV_RUN_DIR: str(files.dir), record.ENV_RUN: run.id,
                        record.ENV_PARAMS: _json(params)})
     os.environ.setdefault("LOGDIR", str(files.dir))
-    _current = AdhocRun(git, run, info, commit, output)
+    _current = AdhocRun(git, run, info, commit, output, flush)
     sys.stdout = _Tee(sys.stdout, output)
     sys.stderr = _Tee(sys.stderr, output)
     _watch_exceptions(_current)
     atexit.register(_current.finish)
-    track._on_exit.append(_current.finish)
     interval = float(os.environ.get(ENV_LIVE_INTERVAL, "30"))
     threading.Thread(target=_current.live_loop, args=(interval,), name="gitexp-live", daemon=True).start()
-    return files.dir
+    return _current
 
 
 def _json(data: Any) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import signal
 import threading
@@ -23,8 +22,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from gitexp.record import model as record
 from gitexp.errors import GitexpError
+from gitexp.record import model as record
+from gitexp.track.points import append_lines, point_line
 
 FLUSH_EVERY = 1.0  # seconds between background flushes: live readers lag at most this much
 
@@ -35,36 +35,6 @@ _run_dir: Path | None = None
 _resolved = False
 _flusher: threading.Thread | None = None
 _params: dict[str, Any] | None = None
-
-
-def append_lines(path: Path, lines: list[str]) -> None:
-    """One O_APPEND write: concurrent writers of the same series never tear each other's lines."""
-    if not lines:
-        return
-    data = ("\n".join(lines) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    finally:
-        os.close(fd)
-
-
-_key_json: dict[str, str] = {}
-
-
-def point_line(step: Any, key: str, value: Any, when: float) -> str:
-    """One series line; hand-formatted for the common types because json.dumps costs µs per point."""
-    quoted = _key_json.get(key)
-    if quoted is None:
-        quoted = _key_json[key] = json.dumps(key)
-    kind = type(value)
-    if kind is float and math.isfinite(value) or kind is int:
-        text = repr(value)
-    else:
-        text = json.dumps(record.clean_number(value), default=str)
-    at = str(step) if type(step) is int else json.dumps(step, default=str)
-    return f'{{"step": {at}, "key": {quoted}, "value": {text}, "time": {when:.3f}}}'
 
 
 def run_dir() -> Path | None:
@@ -86,7 +56,9 @@ def _resolve(explicit: bool) -> None:
             from gitexp.track import adhoc
 
             try:
-                _run_dir = adhoc.start()
+                standalone = adhoc.start(flush=flush)
+                _on_exit.append(standalone.finish)
+                _run_dir = standalone.files.dir
             except GitexpError as error:
                 if explicit:
                     raise
@@ -181,7 +153,7 @@ def _install_signal_flush() -> None:
     signal.signal(signal.SIGTERM, on_term)
 
 
-_on_exit: list[Any] = [lambda reason: flush()]  # adhoc adds its finaliser here
+_on_exit: list[Any] = [lambda reason: flush()]  # a standalone run adds its finaliser here
 
 
 def _drop_buffer_in_child() -> None:

@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gitexp.record import model as record
 from gitexp.errors import GitexpError
+from gitexp.record import model as record
 from gitexp.record.git import config_value
 
 MANIFEST = "artifacts.json"

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from gitexp.record import model as record
 from gitexp.errors import SweepError
+from gitexp.record import model as record
 
 _NUMBER = re.compile(r"^[-+]?(\d[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?%?$|^[-+]?(nan|inf|infinity)$", re.I)
 
@@ -86,7 +86,7 @@ class StdoutMetrics:
         return found
 
     def feed(self, line: bytes) -> None:
-        from gitexp.track.api import append_lines, point_line
+        from gitexp.track.points import append_lines, point_line
 
         with self._lock:
             found = self.points(line.decode(errors="replace"))

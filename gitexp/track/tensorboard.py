@@ -52,7 +52,7 @@ class Ingest:
 
     def poll(self) -> int:
         """Read what was appended since the last call; returns how many points were added."""
-        from gitexp.track.api import append_lines, point_line
+        from gitexp.track.points import append_lines, point_line
 
         lines = []
         for path in self.event_files():
@@ -248,13 +248,12 @@ def materialize(git: Any, runs: Iterable[Any], dest: Path) -> list[str]:
 
 def select(git: Any, texts: list[str]) -> list[Any]:
     """RUN|SWEEP arguments -> runs as readers see them (live ones overlaid); none -> every run."""
-    from gitexp import inspect, manage
-    from gitexp.record import store
+    from gitexp.record import store, view
 
     if not texts:
-        return inspect.load_all(git)
+        return view.load_all(git)
     with git.cat_file() as cat:
-        return [store.load_run(git, cat, ref, commit) for ref, commit in manage.resolve_many(git, texts)]
+        return [store.load_run(git, cat, ref, commit) for ref, commit in view.resolve_many(git, texts)]
 
 
 def serve(logdir: Path, port: int | None = None, echo: Callable[[str], None] = print) -> int:

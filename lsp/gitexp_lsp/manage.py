@@ -36,9 +36,10 @@ class Manage:
 
     def delete(self, params: dict[str, Any]) -> dict[str, Any]:
         from gitexp import manage
+        from gitexp.record import view
 
         return self._each(params, "gitexp/delete",
-                          lambda git, run: [str(ref) for ref in manage.rm(git, manage.resolve_many(git, [run]))])
+                          lambda git, run: [str(ref) for ref in manage.rm(git, view.resolve_many(git, [run]))])
 
     def kill(self, params: dict[str, Any]) -> dict[str, Any]:
         from gitexp.run import control

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gitexp.record import model as record
-from gitexp.run.backends import Job, job_id
 from gitexp.errors import GitexpError
+from gitexp.record import model as record
 from gitexp.record.git import Git
+from gitexp.run.backends.job import Job, job_id
 from gitexp.run.scheduler import Placement, Task
 
 DEFAULT_SUBMIT = "sbatch"

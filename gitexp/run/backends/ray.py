@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from gitexp.record import model as record
-from gitexp.run.backends import Job, job_id
 from gitexp.errors import GitexpError
-from gitexp.run.executor import DEFAULT_OUTPUT_CAP, CappedOutput, Process, Reaper
+from gitexp.record import model as record
 from gitexp.record.git import Git
+from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
+from gitexp.run.backends.job import Job, job_id
+from gitexp.run.executor import Process, Reaper
 from gitexp.run.scheduler import Placement, Task
 
 MIRROR_MAX = 16 * 1024 * 1024  # bytes: bigger files (checkpoints) stay on the node
