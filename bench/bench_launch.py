@@ -7,8 +7,11 @@ one process, each repeated and the median taken:
   copy      copying the code tree, which runx does for every run
   dvc       one `dvc exp run` of a trivial stage running the same no-op, with one dirty file;
             dvc comes from a throwaway venv (bench/peers.py), skipped if that can't be built
+  baseline  with --baseline DIR: `gitexp run` from another checkout of gitexp (say, the commit
+            before a change), timed on the same repo in the same run, for before/after figures
 and prints the overhead of each over `bare` and the ratios. Usage:
   python bench/bench_launch.py [--files 20000] [--mb 280] [--repeat 3] [--keep DIR] [--no-peers]
+                               [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
-def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, env=ENV, check=check, capture_output=True, text=True)
+def sh(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=env or ENV, check=check, capture_output=True, text=True)
 
 
 def make_repo(root: Path, files: int, megabytes: int) -> None:
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the repo here and keep it")
     parser.add_argument("--no-peers", action="store_true", help="skip peers (dvc) and their venv")
+    parser.add_argument("--baseline", type=Path, help="another gitexp checkout to time beside this one")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="gitexp-bench-"))
@@ -98,7 +102,17 @@ def main() -> None:
     results: dict[str, float | None] = {}
     results["bare"] = timed(lambda: sh(sys.executable, "noop.py", cwd=repo), args.repeat)
     sh(*gitexp, "run", "sweep.yml", cwd=repo)  # warm-up: bytecode and the OS file cache, as on a 2nd run
-    results["gitexp"] = timed(lambda: sh(*gitexp, "run", "sweep.yml", cwd=repo), args.repeat)
+    if args.baseline:  # alternate the two, so a noisy neighbour slows both alike
+        root = args.baseline.resolve()
+        before = {**ENV, "PYTHONPATH": os.pathsep.join([str(root), str(root / "lsp")])}
+        sh(*gitexp, "run", "sweep.yml", cwd=repo, env=before)  # its warm-up
+        mine, theirs = [], []
+        for _ in range(args.repeat):
+            mine.append(timed(lambda: sh(*gitexp, "run", "sweep.yml", cwd=repo), 1))
+            theirs.append(timed(lambda: sh(*gitexp, "run", "sweep.yml", cwd=repo, env=before), 1))
+        results["gitexp"], results["baseline"] = statistics.median(mine), statistics.median(theirs)
+    else:
+        results["gitexp"] = timed(lambda: sh(*gitexp, "run", "sweep.yml", cwd=repo), args.repeat)
     copies = iter(range(1000))
     results["copy"] = timed(lambda: shutil.copytree(repo, tmp / f"copy{next(copies)}",
                                                     ignore=shutil.ignore_patterns(".git")), 1)
@@ -109,7 +123,9 @@ def main() -> None:
     print(f"\nlaunch overhead, {args.files} files / {args.mb} MB, one dirty file (median of {args.repeat})")
     print(f"{'what':<8} {'total s':>9} {'overhead s':>11} {'vs gitexp':>10}")
     overhead = {k: (v - bare if k != "copy" else v) for k, v in results.items() if v is not None}
-    for key in ("bare", "gitexp", "copy", "dvc"):
+    for key in ("bare", "gitexp", "baseline", "copy", "dvc"):
+        if key == "baseline" and not args.baseline:
+            continue
         value = results[key]
         if value is None:
             why = "--no-peers" if args.no_peers else "dvc could not be installed"
