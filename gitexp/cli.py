@@ -272,6 +272,7 @@ def ls(
     """
     from gitexp import index
 
+    index.check_limit(limit)
     git = _repo()
     sweep = sweep or sweep_opt
     if sweep and sort and not as_json and not filter_:
@@ -305,13 +306,14 @@ def query(
     sql: str = typer.Argument(..., help='SQL; a statement with no FROM reads `runs`: "select * order by acc desc".'),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv, json or markdown."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many rows."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds."),
 ) -> None:
     """SQL over every run (DuckDB, read-only): tables runs, series, params, metrics."""
     from gitexp import index
 
     if fmt not in ("table", "csv", "json", "markdown"):
         raise GitexpError(f"--format {fmt!r}: expected table, csv, json or markdown")
-    _print_result(index.run_query(_repo(), sql, limit=limit), fmt, None)
+    _print_result(index.run_query(_repo(), sql, limit=limit, timeout=timeout), fmt, None)
 
 
 def _print_result(result: Any, fmt: str, limit: int | None) -> None:
@@ -581,6 +583,7 @@ def main() -> None:
         err.print("gitexp: aborted")
         sys.exit(1)
     except KeyboardInterrupt:
+        err.print("gitexp: interrupted")
         sys.exit(130)
     except SystemExit:
         raise
@@ -594,4 +597,6 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if code == 130:  # Ctrl-C (typer turns KeyboardInterrupt into exit code 130)
+        err.print("gitexp: interrupted")
     sys.exit(code if isinstance(code, int) else 0)

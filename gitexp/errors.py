@@ -54,5 +54,11 @@ class QueryError(GitexpError):
     """A SQL query failed or tried something a read-only query may not do."""
 
 
+class QueryInterrupted(QueryError):
+    """The user pressed Ctrl-C while a query ran; DuckDB was told to stop."""
+
+    exit_code = 130
+
+
 class WorkspaceError(GitexpError):
     """An operation would overwrite the user's uncommitted work, so it was refused."""

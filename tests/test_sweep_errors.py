@@ -51,9 +51,13 @@ def test_all_problems_are_reported_with_ranges():
         (5, 1, 5, 6, "error"), (3, 7, 3, 9, "error"), (4, 7, 4, 9, "error")]
 
 
-def test_duplicate_key_warns():
+def test_duplicate_key_is_an_error_at_the_second_key(tmp_path):
     diags = check_sweep_text("CMD: a\nHPARAMS:\n  lr: 1\n  lr: 2\n", "s.yml")
-    assert [str(d) for d in diags] == ["s.yml:4:3: duplicate key 'lr': the later value wins"]
+    assert [str(d) for d in diags] == ["s.yml:4:3: duplicate key 'lr': it is already set above"]
+    path = tmp_path / "s.yml"
+    path.write_text("CMD: python a.py\nHPARAMS:\n  lr: [1]\nCMD: echo b\n")
+    with pytest.raises(SweepError, match=r"s.yml:4:1: duplicate key 'CMD'"):
+        load_sweep(path)
 
 
 def test_set_and_sweep_errors_point_into_the_option(tmp_path):

@@ -13,10 +13,10 @@ Every function takes an optional `reconcile` hook (see `load.Reconcile`). Submod
 DuckDB and rich only inside the functions that need them, so importing this is cheap.
 """
 
-from gitexp.index.query import QueryResult, run_query
+from gitexp.index.query import QueryResult, check_limit, run_query
 from gitexp.index.render import FORMATS, render, table
 from gitexp.index.runs import list_runs, list_sweeps, sweep_table
 from gitexp.index.sync import index_path, sync
 
-__all__ = ["FORMATS", "QueryResult", "index_path", "list_runs", "list_sweeps", "render", "run_query",
+__all__ = ["FORMATS", "QueryResult", "check_limit", "index_path", "list_runs", "list_sweeps", "render", "run_query",
            "sweep_table", "sync", "table"]

@@ -7,14 +7,19 @@ file access is off and the configuration is locked, so `COPY ... TO`, `ATTACH`,
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from gitexp.errors import QueryError
+from gitexp.errors import QueryError, QueryInterrupted
 from gitexp.index.load import Reconcile
 from gitexp.index.sync import sync
 from gitexp.record.git import Git
 
+DEFAULT_TIMEOUT = 60.0  # seconds a query may run (`--timeout`)
 # Clauses that may follow a select list; a missing FROM goes right before the first of them.
 _AFTER_SELECT_LIST = {"where", "group", "having", "window", "qualify", "order", "limit", "offset", "using"}
 
@@ -75,26 +80,84 @@ def _one_statement(sql: str) -> str:
     return statements[0].query.strip().rstrip(";").rstrip()
 
 
-def run_query(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None) -> QueryResult:
-    """Run one statement against a fresh index; at most `limit` rows come back."""
+def run_query(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None,
+              timeout: float | None = DEFAULT_TIMEOUT) -> QueryResult:
+    """Run one statement against a fresh index; at most `limit` rows come back.
+
+    DuckDB works in a thread while this one waits, so a query that runs past `timeout`
+    seconds, or a Ctrl-C, interrupts it (`interrupt()`) within a fraction of a second."""
     import duckdb
 
+    check_limit(limit)
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise QueryError(f"--timeout {timeout}: expected a positive number of seconds")
     statement = _one_statement(sql)
     con = sync(git, reconcile)
     try:
         if _reads_runs(con, statement):
             statement = add_from_runs(statement)
-        cursor = con.execute(statement)
-        if cursor.description is None:
-            return QueryResult([], [], False, [])
-        rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
-        truncated = limit is not None and len(rows) > limit
-        return QueryResult([d[0] for d in cursor.description], rows[:limit] if truncated else rows,
-                           truncated, [str(d[1]) for d in cursor.description])
+        return _bounded(con, lambda: _execute(con, statement, limit), timeout)
     except duckdb.Error as error:
         message = str(error)
         if isinstance(error, duckdb.PermissionException) or "read-only mode" in message:
             message = f"refused: gitexp queries are read-only and cannot touch files. {message}"
         raise QueryError(message) from None
     finally:
-        con.close()
+        with contextlib.suppress(duckdb.Error):  # still busy after an interrupt: the process ends anyway
+            con.close()
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise QueryError(f"--limit {limit}: expected 0 or more rows")
+
+
+def _execute(con: Any, statement: str, limit: int | None) -> QueryResult:
+    cursor = con.execute(statement)
+    if cursor.description is None:
+        return QueryResult([], [], False, [])
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    truncated = limit is not None and len(rows) > limit
+    return QueryResult([d[0] for d in cursor.description], rows[:limit] if truncated else rows,
+                       truncated, [str(d[1]) for d in cursor.description])
+
+
+def _bounded(con: Any, work: Callable[[], QueryResult], timeout: float | None) -> QueryResult:
+    """`work()` in a thread; interrupt DuckDB on timeout or Ctrl-C and say so in one line.
+
+    The wait is on an Event, not `Thread.join`: a join cut short by KeyboardInterrupt leaves the
+    thread looking dead while it still runs inside DuckDB (CPython gh-90882)."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:  # handed to the waiting thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    threading.Thread(target=target, name="gitexp-query", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            if deadline is not None and time.monotonic() > deadline:
+                _stop(con, done)
+                raise QueryError(f"the query ran longer than {timeout:g} s and was stopped",
+                                 hint="raise --timeout")
+    except KeyboardInterrupt:
+        _stop(con, done)
+        raise QueryInterrupted("query interrupted (Ctrl-C)") from None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _stop(con: Any, done: threading.Event) -> None:
+    """Interrupt until the worker is out of DuckDB: an interrupt sent just before its statement
+    began is lost, and a thread still inside DuckDB at exit aborts the interpreter."""
+    for _ in range(200):
+        con.interrupt()
+        if done.wait(0.05):
+            return

@@ -8,7 +8,7 @@ from typing import Any
 from gitexp.errors import QueryError, RunNotFoundError
 from gitexp.index import schema
 from gitexp.index.load import Reconcile
-from gitexp.index.query import QueryResult
+from gitexp.index.query import QueryResult, check_limit
 from gitexp.index.render import plain
 from gitexp.index.sync import sync
 from gitexp.record.git import Git
@@ -36,6 +36,7 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
     Params are flattened (`model.depth`); times are ISO-8601 text; sorting is numeric for
     numeric columns, with runs lacking the value last.
     """
+    check_limit(limit)
     con = sync(git, reconcile)
     try:
         where, args = ["TRUE"], []

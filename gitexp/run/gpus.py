@@ -468,8 +468,22 @@ def _usage_by_group(gpus, pgids: set[int]) -> dict[int, dict[int, float]]:
     return usage
 
 
+_GPU_ITEM = re.compile(r"^(\d+|(GPU|MIG)-[0-9A-Za-z-]*)$")
+
+
+def check_request(requested: str | None) -> None:
+    """`--gpus` must read as all, none, or a list of indices / UUID prefixes, whatever GPUs exist."""
+    if requested is None or requested.strip().lower() in ("all", "none"):
+        return
+    bad = [item.strip() for item in requested.split(",") if not _GPU_ITEM.match(item.strip())]
+    if bad:
+        raise GpuError(f"--gpus {requested}: {bad[0]!r} is not a GPU; expected all, none, or indices "
+                       "or UUIDs such as 0,2 or GPU-5d2c")
+
+
 def slots_for(git, jobs: int = 1, requested: str | None = None, ledger: Ledger | None = None):
     """GPU slots over the usable GPUs, or CPU slots (`--jobs`) when there are none."""
+    check_request(requested)
     devices = open_devices()
     if devices is None:
         if requested not in (None, "none", "all"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -34,6 +35,7 @@ from gitexp.track import artifacts, stdout_metrics, tensorboard
 
 log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0
+MIN_LIVE_INTERVAL = 0.1  # a live commit costs a git write: 0 would write every scheduler turn
 RECHECK_SECONDS = 0.5  # jobs started within this of a workspace check reuse its answer
 FRESH_SNAPSHOT_SECONDS = 2.0  # a first job starting this soon after the snapshot skips the re-check
 
@@ -86,6 +88,8 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
     """Expand and validate the sweep file (raises SweepError before anything is written)."""
     from gitexp.sweep import load_sweep
 
+    if not (options.live_interval >= MIN_LIVE_INTERVAL and math.isfinite(options.live_interval)):
+        raise SweepError(f"--live-interval {options.live_interval}: expected seconds, at least {MIN_LIVE_INTERVAL}")
     sweep = load_sweep(
         path, name=options.name, sets=options.sets, sweep_overrides=options.sweep_overrides,
         sample=options.sample, seed=options.seed, only=options.only, exclude=options.exclude,

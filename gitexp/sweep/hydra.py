@@ -15,6 +15,7 @@ can add or drop an end point), and `shuffle()` is seeded by the override's text.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import shlex
@@ -295,15 +296,24 @@ def _range(start, stop, step=1) -> Sweep:
     if step == 0:
         raise ValueError("step must not be zero")
     if all(isinstance(v, int) for v in (start, stop, step)):
-        return Sweep(list(range(start, stop, step)))
+        values = range(start, stop, step)
+        _check_range_size(len(values))  # counted before anything is built
+        return Sweep(list(values))
     cur, end, inc = (Decimal(repr(float(v))) for v in (start, stop, step))
+    _check_range_size(max(0, math.ceil((end - cur) / inc)))
     out = []
     while (cur < end) if inc > 0 else (cur > end):
         out.append(float(cur))
         cur += inc
-        if len(out) > 1_000_000:
-            raise ValueError("range has more than 1,000,000 values")
     return Sweep(out)
+
+
+MAX_RANGE = 1_000_000  # the most runs any sweep may have (load.HARD_LIMIT)
+
+
+def _check_range_size(count: int) -> None:
+    if count > MAX_RANGE:
+        raise ValueError(f"range has {count:,} values, more than gitexp's limit of {MAX_RANGE:,}")
 
 
 def _glob(parser: _Parser, include, exclude=()):

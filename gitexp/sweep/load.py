@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from gitexp.errors import SweepError
@@ -17,19 +18,21 @@ from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
 from gitexp.sweep.model import RunSpec, Sweep
 from gitexp.sweep.plan import Axis, Draft, Plan, combinations, name_runs
 from gitexp.sweep.scripts import script_arguments, unknown_flags
-from gitexp.sweep.yamlfile import Doc, compose
+from gitexp.sweep.yamlfile import Doc, compose, read_input_file
 
 HARD_LIMIT = 1_000_000
+MAX_RETRIES = 10  # more needs --yes
 
 
 def load_sweep(path, *, name=None, sets=(), sweep_overrides=(), sample=None, seed=0, only=(), exclude=(),
                max_runs=10_000, allow_large=False, title=None) -> Sweep:
     """Expand a sweep file into runs; raises SweepError ('file:line:col: message') on any error."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SweepError(f"{path}: cannot read sweep file: {exc.strerror or exc}") from None
+    data = read_input_file(path, "sweep file")
+    if sample is not None and (type(sample) is not int or sample < 1):
+        raise SweepError(f"--sample {sample}: expected a positive number of runs")
+    if name is not None and not str(name).strip():
+        raise SweepError("--name: the sweep name must not be empty")
     return expand_sweep_text(data.decode("utf-8", errors="replace"), path, name=name, sets=sets,
                              sweep_overrides=sweep_overrides, sample=sample, seed=seed, only=only,
                              exclude=exclude, max_runs=max_runs, allow_large=allow_large, title=title,
@@ -75,11 +78,13 @@ def _analyze(text, file, path, diags, *, strict, sets=(), sweep_overrides=(), sa
         plan = _plan(text, file, path, diags, title)
         _apply_sets(plan, sets, diags)
         _apply_sweeps(plan, sweep_overrides, diags)
+        _check_retries(plan, diags, allow_large, file)
         if not _size_ok(plan, diags, strict, sample, max_runs, allow_large, file):
             return (), plan.options
         drafts = [d for d in (plan.builder.build(block, combo, diags)
                               for block, combo in combinations(plan, diags, sample, seed)) if d is not None]
         drafts = _filter(drafts, only, exclude, diags)
+        _check_characters(plan, drafts, diags, file)
         _after(plan, drafts, path, diags, strict, file)
         names = name_runs(drafts)
         runs = tuple(RunSpec(n, d.params, d.commands, d.resources) for n, d in zip(names, drafts))
@@ -170,6 +175,53 @@ def _size_ok(plan, diags, strict, sample, max_runs, allow_large, file) -> bool:
             diags.warning(start, message)
         return False
     return True
+
+
+def _check_retries(plan, diags, allow_large, file) -> None:
+    """RETRIES re-runs a failing job that many times; a typo (1000000000) would retry forever."""
+    retries = plan.options.get("retries")
+    if retries is None:
+        return
+    span = plan.spans.get("retries", Span(file, 1, 1, 1, 1))
+    if type(retries) is not int or retries < 0:
+        diags.error(span, "retries: expected a non-negative integer")
+    elif retries > MAX_RETRIES and not allow_large:
+        diags.error(span, f"retries: {retries} is more than {MAX_RETRIES}; pass --yes to allow it")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check_characters(plan, drafts: list[Draft], diags: Diagnostics, file) -> None:
+    """NUL and other control characters (tab and newline aside) in a param or a command are refused
+    here: a NUL cannot reach a process's argv, and failing mid-sweep would lose runs."""
+    spans = {a.key: a.span for b in plan.blocks for a in b.axes}
+    reported = set()
+    for draft in drafts:
+        for key, value in draft.params.items():
+            bad = _control_in(key) or _control_in(value)
+            if bad and key not in reported:
+                reported.add(key)
+                diags.error(spans.get(key, Span(file, 1, 1, 1, 1)),
+                            f"{key}: the value holds the control character {bad}; it cannot be passed to a command")
+        for command in draft.commands:
+            bad = _control_in(command)
+            if bad and not reported:  # a param's own character is already reported at the param
+                reported.add("command")
+                span = plan.spans.get("cmd") or plan.spans.get("template") or Span(file, 1, 1, 1, 1)
+                diags.error(span, f"the command holds the control character {bad}")
+
+
+def _control_in(value) -> str | None:
+    """The first control character in a value (nested lists and mappings included), as U+XXXX."""
+    if isinstance(value, str):
+        match = _CONTROL.search(value)
+        return f"U+{ord(match.group()):04X}" if match else None
+    if isinstance(value, dict):
+        return next((bad for item in value.items() for bad in map(_control_in, item) if bad), None)
+    if isinstance(value, (list, tuple)):
+        return next((bad for bad in map(_control_in, value) if bad), None)
+    return None
 
 
 def _filter(drafts: list[Draft], only, exclude, diags: Diagnostics) -> list[Draft]:

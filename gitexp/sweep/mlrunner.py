@@ -179,7 +179,8 @@ def parse(doc: Doc, roots: list[Y], diags: Diagnostics, title: str | None = None
         blocks.append(Block([], config.span, {"resources": resources}))  # defaults alone: one run
     if title is not None and not blocks:
         diags.error(config.span.at(0), f"no choice document has _title '{title}'")
-    return Plan("mlrunner", blocks, builder, options, "param")
+    return Plan("mlrunner", blocks, builder, options, "param",
+                {str(name).lower(): value.span for name, (_, value) in top.items()})
 
 
 def _choice(doc: Doc, root: Y, templates: dict, diags: Diagnostics, title) -> Block | None:

@@ -78,6 +78,7 @@ class Plan:
     builder: object  # .build(block, combo, diags) -> Draft | None (None: skipped)
     options: dict
     default_style: str = "flag"
+    spans: dict = field(default_factory=dict)  # top-level key -> Span of its value, for later checks
 
     @property
     def size(self) -> int:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from gitexp.sweep.diagnostics import Diagnostics, did_you_mean
+from gitexp.errors import SweepError
+from gitexp.sweep.diagnostics import Diagnostics, Span, did_you_mean
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
-from gitexp.sweep.yamlfile import Doc, Y, compose
+from gitexp.sweep.yamlfile import Doc, Y, compose, read_input_file
 
 RUNX_KEYS = ("CMD", "HPARAMS", "PYTHONPATH", "RESOURCES", "LOGROOT", "FARM", "SUBMIT_CMD",
              "CODE_IGNORE_PATTERNS")
@@ -120,7 +121,8 @@ def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
     elif "HPARAMS" not in top:
         diags.error(root.span.at(0), "missing HPARAMS (runx) or OVERRIDES (Hydra-style sweep)")
     default_style = "hydra" if options["format"] == "hydra" else "flag"
-    return Plan(options["format"], blocks, RunxBuilder(cmd, resources), options, default_style)
+    return Plan(options["format"], blocks, RunxBuilder(cmd, resources), options, default_style,
+                {name.lower(): value.span for name, (_, value) in top.items()})
 
 
 def _cmd(top, root: Y, diags: Diagnostics) -> str:
@@ -256,7 +258,12 @@ def _dotrunx(path: Path | None, options: dict, diags: Diagnostics) -> dict:
         return {}
     file = path.parent / ".runx"
     doc = Doc(str(file), diags)
-    nodes = compose(file.read_text(encoding="utf-8", errors="replace"), str(file), diags)
+    try:
+        text = read_input_file(file, ".runx file").decode("utf-8", errors="replace")
+    except SweepError as error:
+        diags.error(Span(str(file), 1, 1, 1, 1), str(error))
+        return {}
+    nodes = compose(text, str(file), diags)
     if not nodes:
         return {}
     root = doc.wrap(nodes[0])

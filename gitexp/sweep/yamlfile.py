@@ -8,11 +8,14 @@ against hostile input: a size cap on the text and a cap on nodes visited with al
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from gitexp.errors import SweepError
 from gitexp.sweep.diagnostics import Diagnostics, Span, node_span
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -57,7 +60,8 @@ class Doc:
         return Y(node, node_span(self.file, node), value)
 
     def items(self, y: Y) -> list[tuple[Y, Y]]:
-        """Key/value pairs of a mapping, warning on duplicate keys (YAML keeps the last one)."""
+        """Key/value pairs of a mapping. A duplicate key is an error at the second one: YAML would
+        silently keep the last value (a second `CMD` would run instead of the first)."""
         self._constructor.flatten_mapping(y.node)
         pairs, seen = [], set()
         for key_node, value_node in y.node.value:
@@ -68,12 +72,28 @@ class Doc:
             except TypeError:  # unhashable key: the constructor already refused it
                 duplicate = False
             if duplicate:
-                self.diags.warning(key.span, f"duplicate key '{key.value}': the later value wins")
+                self.diags.error(key.span, f"duplicate key '{key.value}': it is already set above")
             pairs.append((key, self.wrap(value_node)))
         return pairs
 
     def seq(self, y: Y) -> list[Y]:
         return [self.wrap(n) for n in y.node.value]
+
+
+def read_input_file(path: Path, what: str, cap: int = MAX_BYTES) -> bytes:
+    """A file gitexp reads as input: a regular file of at most `cap` bytes. A FIFO or a device
+    (`/dev/zero`) is refused before it is opened, so reading can neither hang nor fill memory."""
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise SweepError(f"{path}: {what} is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(cap + 1)
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise SweepError(f"{path}: {what} is larger than {cap // 1024} KiB")
+    return data
 
 
 def compose(text: str, file: str, diags: Diagnostics) -> list[yaml.Node]:

@@ -90,14 +90,37 @@ class RaySlots:
         pass
 
 
+PROBE_SECONDS = 5.0
+
+
+def _probe(address: str | None) -> None:
+    """Refuse an explicit HOST:PORT nobody answers on at once; `ray.init` would retry for
+    minutes and end in a traceback."""
+    if not address or address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise GitexpError(f"--address {address}: expected HOST:PORT (or ray://HOST:PORT, auto, local)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+    except (OSError, OverflowError) as error:
+        raise GitexpError(f"--address {address}: cannot reach the Ray cluster: "
+                          f"{getattr(error, 'strerror', None) or error}") from None
+
+
 class RayBackend:
     name = "ray"
 
     def __init__(self, git: Git, address: str | None = None):
         ray = _ray()
         self.git = git
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", configure_logging=False)
+        _probe(address)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     logging_level="ERROR", configure_logging=False)
+        except (ConnectionError, TimeoutError, ValueError, RuntimeError) as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise GitexpError(f"--address {address}: cannot reach the Ray cluster: {first}") from None
         self.remote = ray.remote(_run_job)
         self.archives: dict[str, Any] = {}
 
