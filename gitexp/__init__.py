@@ -10,17 +10,25 @@ In a training script:
 
 Under `gitexp run` the points go to the run's record; a script started directly becomes a
 run of sweep `adhoc` on its first `init()`/`log()`. runx users: `from gitexp.logx import logx`.
+
+In a notebook (any folder of the repository):
+
+    gitexp.query("select run, lr, acc order by acc desc").df()   # a DuckDB relation
+    gitexp.runs(sweep="lr")                                       # pandas, a column per param/metric
+    gitexp.run("lr/lr-0.1").series("loss")                        # one run: params, metrics, curves
+
 Everything else is the `gitexp` command (see `gitexp --help`). Nothing heavy is imported
 here: the API modules load on first use and torch stays optional.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
 __version__ = "0.1.0"
-__all__ = ["log", "summary", "config", "init", "save_checkpoint", "flush", "__version__"]
+__all__ = ["log", "summary", "config", "init", "save_checkpoint", "flush", "query", "runs", "run", "__version__"]
 
 _track: Any = None
 
@@ -52,6 +60,31 @@ def save_checkpoint(state: Any, metric: float | None = None, higher_better: bool
                     name: str = "checkpoint") -> bool:
     """Save `state` as the last checkpoint, and as the best one when `metric` improves."""
     return (_track or _load_track()).save_checkpoint(state, metric=metric, higher_better=higher_better, name=name)
+
+
+def query(sql: str, repo: str | os.PathLike[str] = ".") -> Any:
+    """One SQL statement over every run, as a DuckDB relation (`.df()`, `.pl()`, `.arrow()`)."""
+    from gitexp import analysis
+
+    return analysis.query(sql, repo)
+
+
+def runs(sweep: str | None = None, where: str | None = None, repo: str | os.PathLike[str] = ".") -> Any:
+    """Runs as a pandas DataFrame with one column per param and metric, newest first."""
+    from gitexp import analysis
+
+    return analysis.runs(sweep, where, repo)
+
+
+def run(name: str, repo: str | os.PathLike[str] = ".") -> Any:
+    """One run: `.params`, `.metrics`, `.series(key)`, `.files`, `.checkpoint`.
+
+    `gitexp.run` is also the package `gitexp/run/` once that is imported; the package is
+    callable and does the same, so `gitexp.run(name)` works either way.
+    """
+    from gitexp import analysis
+
+    return analysis.run(name, repo)
 
 
 def __getattr__(name: str) -> Any:

@@ -80,6 +80,38 @@ def _one_statement(sql: str) -> str:
     return statements[0].query.strip().rstrip(";").rstrip()
 
 
+def _friendly(error: Exception) -> QueryError:
+    import duckdb
+
+    message = str(error)
+    if isinstance(error, duckdb.PermissionException) or "read-only mode" in message:
+        message = f"refused: gitexp queries are read-only and cannot touch files. {message}"
+    return QueryError(message)
+
+
+def relation(git: Git, sql: str, reconcile: Reconcile | None = None) -> Any:
+    """One statement as a DuckDB relation over a fresh index (lazy: nothing runs until it is read).
+
+    The relation keeps its read-only connection open; it reads the snapshot it was made on
+    even after a later sync publishes a newer one.
+    """
+    import duckdb
+
+    statement = _one_statement(sql)
+    con = sync(git, reconcile)
+    try:
+        if _reads_runs(con, statement):
+            statement = add_from_runs(statement)
+        found = con.sql(statement)
+    except duckdb.Error as error:
+        con.close()
+        raise _friendly(error) from None
+    if found is None:  # not a query (e.g. a PRAGMA that returns nothing)
+        con.close()
+        raise QueryError("the statement returns no rows: gitexp.query() takes a SELECT")
+    return found
+
+
 def run_query(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None,
               timeout: float | None = DEFAULT_TIMEOUT) -> QueryResult:
     """Run one statement against a fresh index; at most `limit` rows come back.
@@ -98,10 +130,7 @@ def run_query(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile
             statement = add_from_runs(statement)
         return _bounded(con, lambda: _execute(con, statement, limit), timeout)
     except duckdb.Error as error:
-        message = str(error)
-        if isinstance(error, duckdb.PermissionException) or "read-only mode" in message:
-            message = f"refused: gitexp queries are read-only and cannot touch files. {message}"
-        raise QueryError(message) from None
+        raise _friendly(error) from None
     finally:
         with contextlib.suppress(duckdb.Error):  # still busy after an interrupt: the process ends anyway
             con.close()

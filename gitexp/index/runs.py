@@ -68,6 +68,51 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
     return total, runs
 
 
+def sweep_hint(con: Any, name: str | None = None) -> str:
+    """`gitexp ls SWEEP` with the sweep nearest to `name` (or the largest ones), for error hints."""
+    sweeps = [row[0] for row in con.execute(
+        "SELECT sweep FROM _core GROUP BY sweep ORDER BY count(*) DESC, sweep").fetchall()]
+    if not sweeps:
+        return "no runs yet: start one with `gitexp run SWEEP.yml`"
+    import difflib
+
+    near = difflib.get_close_matches(name, sweeps, n=3, cutoff=0.5) if name else []
+    shown = near or sweeps[:5]
+    more = "" if near or len(sweeps) <= 5 else f" (and {len(sweeps) - 5} more)"
+    return ("did you mean " if near else "sweeps: ") + ", ".join(shown) + more
+
+
+def frame(git: Git, sweep: str | None = None, where: str | None = None,
+          reconcile: Reconcile | None = None) -> Any:
+    """Runs as a DuckDB relation for `gitexp.runs()`: newest first, the fixed columns, then one
+    column per param and per metric that the chosen runs have (like `mlflow.search_runs`).
+
+    `where` is an SQL condition over the `runs` columns (`"lr > 0.01 and status = 'completed'"`).
+    """
+    import duckdb
+
+    from gitexp.index.query import _friendly
+
+    con = sync(git, reconcile)
+    try:
+        if sweep and not con.execute("SELECT 1 FROM _core WHERE sweep = $1 LIMIT 1", [sweep]).fetchall():
+            raise RunNotFoundError(f"no sweep {sweep!r}", hint=sweep_hint(con, sweep))
+        conditions = ([f"sweep = {schema.literal(sweep)}"] if sweep else []) + ([f"({where})"] if where else [])
+        condition = " AND ".join(conditions) or "TRUE"
+        used = con.execute(f"""SELECT col.col FROM _columns col WHERE EXISTS (
+                                   SELECT 1 FROM _kv kv WHERE kv.kind = col.kind AND kv.key = col.key
+                                   AND kv.run IN (SELECT run FROM runs WHERE {condition}))
+                               ORDER BY col.kind DESC, col.rowid""").fetchall()
+        picked = ", ".join(schema.ident(name) for name in (*schema.FIXED, *(col for col, in used)))
+        return con.sql(f"SELECT {picked} FROM runs WHERE {condition} ORDER BY created DESC NULLS LAST, run")
+    except duckdb.Error as error:
+        con.close()
+        raise _friendly(error) from None
+    except BaseException:
+        con.close()
+        raise
+
+
 def list_sweeps(git: Git, reconcile: Reconcile | None = None) -> list[dict[str, Any]]:
     """Every sweep with its number of runs and of running runs, by name."""
     con = sync(git, reconcile)
