@@ -21,7 +21,7 @@ from rich.text import Text
 from gitexp.errors import GitexpError
 
 app = typer.Typer(
-    name="gitexp", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="gitexp", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
     help="Version ML experiments inside your own git repository: every run is a commit on a hidden ref.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -72,8 +72,18 @@ STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "queue
                 "cancelled": "yellow", "lost": "magenta"}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from gitexp import __version__
+
+        sys.stdout.write(f"gitexp {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print gitexp's version and exit.")) -> None:
     global _debug
     _debug = debug
 
@@ -573,7 +583,7 @@ def main() -> None:
 
     logging.basicConfig(format="gitexp: %(message)s", level=logging.WARNING)
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="gitexp")  # completion reads _GITEXP_COMPLETE
     except GitexpError as error:
         if _debug:
             raise

@@ -1,0 +1,67 @@
+"""Small promises of the command line and the package: version, completion, honest messages."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import gitexp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _gitexp(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gitexp", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_version_is_the_installed_one():
+    proc = _gitexp("--version")
+    assert proc.returncode == 0
+    assert proc.stdout == f"gitexp {gitexp.__version__}\n"
+    assert gitexp.__version__ == metadata.version("gitexp")
+
+
+def test_shell_completion_is_typers_own():
+    script = _gitexp("--show-completion", "bash")
+    assert script.returncode == 0 and "_GITEXP_COMPLETE=complete_bash" in script.stdout
+    assert "--install-completion" in _gitexp("--help").stdout
+    words = _gitexp(env={"_GITEXP_COMPLETE": "complete_bash", "COMP_WORDS": "gitexp sh", "COMP_CWORD": "1"})
+    assert words.stdout.split() == ["show"]
+
+
+def test_license_is_an_spdx_string_with_a_setuptools_that_reads_it():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"
+    requires = " ".join(project["build-system"]["requires"])
+    minimum = re.search(r"setuptools>=(\d+)", requires)
+    assert minimum and int(minimum.group(1)) >= 77  # PEP 639 license expressions
+    assert metadata.metadata("gitexp")["License-Expression"] == "Apache-2.0"
+
+
+def test_readme_cites_only_files_that_exist():
+    text = (ROOT / "README.md").read_text()
+    tops = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    cited = set(re.findall(r"\]\(([^)#\s]+)", text))  # markdown links
+    for token in re.findall(r"`([^`\s]+)`", text) + re.findall(r"(?<![\w/.<-])((?:[\w-]+/)+[\w.-]+)", text):
+        first = token.split("/")[0]
+        if token.endswith(".md") or (first in tops and (token.endswith("/") or "." in token.split("/")[-1])):
+            cited.add(token)
+    cited = {c for c in cited if "://" not in c and not any(ch in c for ch in "<>*")}
+    missing = sorted(c for c in cited if not (ROOT / c).exists())
+    assert not missing, f"README.md cites files that are not in the repository: {missing}"
+    assert "bench/bench_index.py" in cited  # the check does see real citations
+
+
+def test_no_deprecation_warning_opens_a_pytest_run():
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "tests/test_docs.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Warning" not in proc.stdout + proc.stderr
