@@ -274,9 +274,12 @@ def ls(
     filter_: Optional[str] = typer.Option(None, "--filter", help="Substring of run id, status or key=value."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many runs."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    all_: bool = typer.Option(False, "--all", help="In a terminal: every run and column, through a pager."),
 ) -> None:
     """List runs, newest first: sweep, run, status, age, params that vary and metrics.
 
+    In a terminal a long list shows its first and last runs and a footer (`--all` for every
+    one); piped, every run is streamed as tab-separated lines.
     `gitexp ls SWEEP --sort acc` is runx's `sumx`: only the params that differ across the
     sweep, the summary metrics, epochs and time per epoch, sorted numerically.
     """
@@ -286,29 +289,20 @@ def ls(
     git = _repo()
     sweep = sweep or sweep_opt
     if sweep and sort and not as_json and not filter_:
-        _print_result(index.sweep_table(git, sweep, sort=sort, descending=not ascending), "table", limit)
+        _print_result(index.sweep_table(git, sweep, sort=sort, descending=not ascending), limit, all_)
         return
-    _, rows = index.list_runs(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_,
-                              limit=limit)
+    found = index.ls(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_, limit=limit)
     if as_json:
+        found.close()
+        _, rows = index.list_runs(git, sweep=sweep, sort=sort, descending=not ascending, filter=filter_,
+                                  limit=limit)
         _print_json(rows)
         return
-    if not rows:
-        err.print("gitexp: no runs yet (start one with `gitexp run SWEEP.yml`)")
+    if found.note:
+        found.close()
+        err.print(f"gitexp: {found.note}", markup=False)
         return
-    varying = _varying_keys([r["params"] for r in rows])
-    metric_keys: list[str] = []
-    for r in rows:
-        metric_keys += [k for k in r["metrics"] if k not in metric_keys]
-    table = Table(box=None, pad_edge=False)
-    shared = ["origin"] if any(r["origin"] for r in rows) else []  # only once runs were pulled
-    for column in ["sweep", "run", "status", "age", *shared, *varying, *metric_keys[:6]]:
-        table.add_column(column, no_wrap=column in ("sweep", "run"))
-    for r in rows:
-        table.add_row(r["sweep"], r["name"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-                      _age(r["created"]), *[_cell(r[k]) for k in shared], *[_cell(r["params"].get(k)) for k in varying],
-                      *[_cell(r["metrics"].get(k)) for k in metric_keys[:6]])
-    out.print(table)
+    _print_results(found, "table", all_, first=("sweep", "run", "status", "age"))
 
 
 @app.command()
@@ -317,35 +311,60 @@ def query(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv, json or markdown."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many rows."),
     timeout: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds."),
+    all_: bool = typer.Option(False, "--all", help="In a terminal: every row and column, through a pager."),
 ) -> None:
-    """SQL over every run (DuckDB, read-only): tables runs, series, params, metrics."""
+    """SQL over every run (DuckDB, read-only): tables runs, series, params, metrics.
+
+    In a terminal a big result shows the columns that fit (run, status, varying params,
+    metrics first) and its first and last rows, like DuckDB's shell; piped, `table` streams
+    tab-separated lines and `csv` streams CSV.
+    """
     from gitexp import index
 
     if fmt not in ("table", "csv", "json", "markdown"):
         raise GitexpError(f"--format {fmt!r}: expected table, csv, json or markdown")
-    _print_result(index.run_query(_repo(), sql, limit=limit, timeout=timeout), fmt, None)
+    _print_results(index.results(_repo(), sql, limit=limit, timeout=timeout), fmt, all_)
 
 
-def _print_result(result: Any, fmt: str, limit: int | None) -> None:
+def _print_results(found: Any, fmt: str, all_: bool, first: tuple[str, ...] = ("run", "status")) -> None:
+    """A terminal gets a screenful (or, with --all, every row through a pager); a pipe gets a stream."""
+    from gitexp import index
+
+    with found:
+        if fmt == "table" and out.is_terminal and not all_:
+            out.print(index.table(found.screen(), out.width, first))
+        elif fmt == "table" and out.is_terminal:
+            whole = found.fetch()
+            _page(index.aligned(whole.columns, whole.rows))
+        elif fmt in ("table", "csv"):
+            columns, types, batches = found.stream()
+            index.write_delimited(columns, types, batches, sys.stdout, "\t" if fmt == "table" else ",")
+        else:
+            sys.stdout.write(index.render(found.fetch(), fmt).rstrip("\n") + "\n")
+
+
+def _print_result(result: Any, limit: int | None, all_: bool = False) -> None:
+    """A result already in memory (`ls SWEEP --sort`): a screenful in a terminal, else tab-separated."""
     from gitexp import index
 
     if limit is not None and len(result.rows) > limit:
         from dataclasses import replace
 
         result = replace(result, rows=result.rows[:limit], truncated=True)
-    if fmt == "table" and out.is_terminal:
+    if out.is_terminal and all_:
+        _page(index.aligned(result.columns, result.rows))
+    elif out.is_terminal:
         out.print(index.table(result, out.width))
     else:
-        sys.stdout.write(index.render(result, fmt, width=out.width if out.is_terminal else 100).rstrip("\n") + "\n")
+        index.write_delimited(result.columns, result.types, [result.rows], sys.stdout, "\t")
 
 
-def _varying_keys(params: list[dict[str, Any]]) -> list[str]:
-    keys: list[str] = []
-    for p in params:
-        keys += [k for k in p if k not in keys]
-    if len(params) <= 1:
-        return keys[:4]
-    return [k for k in keys if len({json.dumps(p.get(k), default=str) for p in params}) > 1][:6]
+def _page(lines: Any) -> None:
+    """Through $PAGER (default `less -SR`: long lines scroll sideways), like `git log`."""
+    import pydoc
+
+    os.environ.setdefault("LESS", "SR")
+    pydoc.pager("".join(lines))
 
 
 @app.command()

@@ -11,7 +11,7 @@ import contextlib
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gitexp.errors import QueryError, QueryInterrupted
@@ -30,6 +30,11 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
     truncated: bool  # more rows existed than `limit`
     types: list[str]  # DuckDB type of each column (renderers align numbers by it)
+    # A screenful (`Results.screen`): `rows` are the first `head` rows then the last ones of `total`.
+    total: int | None = None
+    head: int | None = None
+    kinds: dict[str, str] = field(default_factory=dict)  # column -> "param" | "metric"
+    varying: frozenset[str] = frozenset()  # param columns whose value differs between rows
 
 
 def _reads_runs(con: Any, statement: str) -> bool:

@@ -1,8 +1,9 @@
 """Show a QueryResult: a terminal table, CSV, JSON or Markdown.
 
-The terminal table must stay readable however wide the result is: when the columns do not
-fit the terminal, each row is shown as a block of `column  value` lines instead (like
-psql's expanded display) rather than squeezing every column to a sliver.
+The terminal table must stay readable however long and wide the result is: like DuckDB's own
+shell it shows the first and last rows and the columns that fit (the ones that matter most
+first), and says in a footer how many rows and columns there are and how many are shown.
+Piped, rows are streamed as CSV or tab-separated text, never laid out as a table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import decimal
 import io
 import json
 import math
-from typing import Any
+from typing import IO, Any, Iterable, Iterator
 
 from gitexp.errors import GitexpError
 from gitexp.index.query import QueryResult
@@ -72,52 +73,140 @@ def _cut(cell: str) -> str:
     return cell if len(cell) <= _CELL_MAX else cell[: _CELL_MAX - 1] + "…"
 
 
-def table(result: QueryResult, width: int) -> Any:
-    """A rich renderable for a terminal `width` columns wide."""
+FIRST = ("run", "status")  # columns a screenful keeps before any other
+_GAP = 3  # what a column costs besides its cells: padding on both sides and the divider
+ELIDED = "…"
+
+
+def _rank(name: str, position: int, result: QueryResult, first: tuple[str, ...]) -> tuple[int, int]:
+    """Which columns a narrow screen keeps: `first`, varying params, metrics, the rest, constant
+    params, then the JSON `params`/`metrics` columns (wide, and repeated by the typed ones)."""
+    kind = result.kinds.get(name)
+    if name in first:
+        return 0, first.index(name)
+    if kind == "param":
+        return (1 if name in result.varying else 4), position
+    if kind == "metric":
+        return 2, position
+    if name in ("params", "metrics"):
+        return 5, position
+    return 3, position
+
+
+def _fit(result: QueryResult, cells: list[list[str]], width: int, first: tuple[str, ...]) -> list[int]:
+    """Indexes of the columns that fit in `width`, in the result's order, most important kept."""
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(result.columns)]
+    order = sorted(range(len(widths)), key=lambda i: _rank(result.columns[i], i, result, first))
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        reserve = 0 if len(chosen) == len(widths) - 1 else len(ELIDED) + _GAP  # room for the … column
+        if used + widths[i] + _GAP + reserve > width + _GAP - 1 and chosen:  # the edges have no gap
+            break  # strictly by importance: a narrow column further down does not jump the queue
+        chosen.append(i)
+        used += widths[i] + _GAP
+    return sorted(chosen)
+
+
+def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST) -> Any:
+    """A rich renderable `width` columns wide, like DuckDB's shell: the columns that matter most
+    (`first`, then params that vary, then metrics), the others elided and counted; the first and
+    last rows of a long result with a `·` row between them, and a footer saying what was left out.
+
+    `result` is a screenful (`Results.screen`) or a whole result (cut here to a screenful).
+    """
     from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
+    if result.total is None:
+        from dataclasses import replace
+
+        from gitexp.index.results import SCREEN_ROWS, _excerpt
+
+        params = [i for i, c in enumerate(result.columns) if result.kinds.get(c) == "param"]
+        varying = {result.columns[i] for i in params if len({repr(row[i]) for row in result.rows}) > 1}
+        result = _excerpt(replace(result, varying=frozenset(varying)), result.rows, len(result.rows), SCREEN_ROWS)
+    total = result.total if result.total is not None else len(result.rows)
+    head = result.head if result.head is not None else len(result.rows)
     cells = [[_cut(text(v, short=True)) for v in row] for row in result.rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(result.columns)]
-    footer = [Text("… more rows (raise --limit to see them)", style="dim")] if result.truncated else []
-    if sum(widths) + 3 * len(widths) + 1 <= width or len(result.columns) <= 1:
-        grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for name, sql_type in zip(result.columns, result.types):
-            grid.add_column(name, justify="right" if _numeric(sql_type) else "left", no_wrap=True)
-        for row in cells:
-            grid.add_row(*map(Text, row))  # query results are data, never markup
-        return Group(grid, *footer)
-    label = max(len(c) for c in result.columns)
-    blocks: list[Any] = []
-    for number, row in enumerate(cells, start=1):
-        blocks.append(Text(f"-[ row {number} ]" + "-" * max(0, min(width, 60) - 12 - len(str(number))), style="dim"))
-        for name, cell in zip(result.columns, row):
-            blocks.append(Text.assemble((name.ljust(label), "bold"), "  ", cell))
-    return Group(*blocks, *footer)
+    shown = _fit(result, cells, width, first)
+    elided = len(result.columns) - len(shown)
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i in shown:
+        grid.add_column(result.columns[i], justify="right" if _numeric(result.types[i]) else "left", no_wrap=True,
+                        overflow="ellipsis")
+    if elided:
+        grid.add_column(ELIDED, no_wrap=True)
+    for number, row in enumerate(cells):
+        if number == head and head < len(cells):
+            grid.add_row(*(Text("·", justify="center") for _ in range(len(shown) + bool(elided))))
+        grid.add_row(*(Text(row[i]) for i in shown), *([Text(ELIDED)] if elided else []))  # data, never markup
+    parts = [f"{len(result.rows)} rows" if len(result.rows) < total else "",
+             f"{len(shown)} columns" if elided else ""]
+    shown_note = ", ".join(p for p in parts if p)
+    footer = []
+    if shown_note or result.truncated:
+        footer.append(Text(f"{total:,} row{'s' if total != 1 else ''} x {len(result.columns)} columns"
+                           + (f" ({shown_note} shown) · --all shows every one" if shown_note else "")
+                           + (" · more rows past --limit" if result.truncated else ""), style="dim"))
+    return Group(grid, *footer)
+
+
+def aligned(columns: list[str], rows: list[tuple[Any, ...]]) -> Iterator[str]:
+    """Every row and column as plain, aligned text lines (for `--all` through a pager)."""
+    cells = [[text(v, short=True).replace("\n", " ") for v in row] for row in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    yield "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n"
+    for row in cells:
+        yield "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n"
+
+
+def write_delimited(columns: list[str], types: list[str], batches: Iterable[list[tuple[Any, ...]]],
+                    out: IO[str], delimiter: str = ",") -> int:
+    """Stream rows as CSV (or tab-separated with `delimiter="\\t"`) as DuckDB hands them over;
+    returns the number of rows written."""
+    writer = csv.writer(out, lineterminator="\n", delimiter=delimiter)
+    writer.writerow(columns)
+    # csv writes str, int, float and None (as "") itself; convert only the other columns,
+    # with one converter per column (100k-row results stay close to a bare csv.writer).
+    convert = [(i, _CSV.get(t.split("(")[0], text)) for i, t in enumerate(types)
+               if not (_numeric(t) or t in ("VARCHAR", "JSON"))]
+
+    def fix(row: tuple[Any, ...]) -> list[Any]:
+        cells = list(row)
+        for i, func in convert:
+            if cells[i] is not None:
+                cells[i] = func(cells[i])
+        return cells
+
+    count = 0
+    for rows in batches:
+        writer.writerows(map(fix, rows) if convert else rows)
+        count += len(rows)
+    return count
+
+
+def _parsed(value: Any) -> Any:
+    if not isinstance(value, str):
+        return plain(value)
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def render(result: QueryResult, fmt: str = "table", width: int = 100) -> str:
     """`result` as text in one of FORMATS (`table` is plain text `width` columns wide)."""
     if fmt == "json":
-        return json.dumps({"columns": result.columns, "rows": [[plain(v) for v in row] for row in result.rows],
-                           "truncated": result.truncated}, indent=1)
+        # JSON columns (`params`, `metrics`, ...) come back from DuckDB as text: give them as objects
+        parse = [t == "JSON" for t in result.types]
+        rows = [[_parsed(v) if is_json else plain(v) for v, is_json in zip(row, parse)] for row in result.rows]
+        return json.dumps({"columns": result.columns, "rows": rows, "truncated": result.truncated}, indent=1)
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(result.columns)
-        # csv writes str, int, float and None (as "") itself; convert only the other columns,
-        # with one converter per column (100k-row results stay close to a bare csv.writer).
-        convert = [(i, _CSV.get(t.split("(")[0], text)) for i, t in enumerate(result.types)
-                   if not (_numeric(t) or t in ("VARCHAR", "JSON"))]
-        def fix(row: tuple[Any, ...]) -> list[Any]:
-            cells = list(row)
-            for i, func in convert:
-                if cells[i] is not None:
-                    cells[i] = func(cells[i])
-            return cells
-        writer.writerows(map(fix, result.rows) if convert else result.rows)
+        write_delimited(result.columns, result.types, [result.rows], out)
         return out.getvalue()
     if fmt == "markdown":
         def line(cells: list[str]) -> str:

@@ -68,6 +68,64 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
     return total, runs
 
 
+def _age(column: str) -> str:
+    """SQL for `3d ago` / `5h ago` / `2m ago` / `9s ago` (what `gitexp ls` shows), '-' without a time."""
+    seconds = f"greatest(0, epoch(now()) - epoch({column}))"
+    steps = "".join(f" WHEN {seconds} >= {size} THEN floor({seconds} / {size})::BIGINT || '{unit} ago'"
+                    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)))
+    return f"CASE WHEN {column} IS NULL THEN '-'{steps} ELSE floor({seconds})::BIGINT || 's ago' END"
+
+
+def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: bool = True,
+       filter: str | None = None, limit: int | None = None, reconcile: Reconcile | None = None) -> Any:
+    """`gitexp ls` as `results.Results`: sweep, run, status (with the exit code of a failed run),
+    age, origin (once runs were pulled), the params that vary across the listed runs, their first
+    six metrics; newest first unless `sort` names a field. `.total` is the number of matching runs
+    and `.note` says why there are none. An unknown sweep is an error naming the nearest ones."""
+    from gitexp.index.results import Results
+
+    con = sync(git, reconcile)
+    try:
+        where = ["TRUE"]
+        if sweep:
+            if not con.execute("SELECT 1 FROM _core WHERE sweep = $1 LIMIT 1", [sweep]).fetchall():
+                raise RunNotFoundError(f"no sweep {sweep!r}", hint=sweep_hint(con, sweep))
+            where.append(f"r.sweep = {schema.literal(sweep)}")
+        if filter:
+            where.append(f"contains(c.search, {schema.literal(filter.lower())})")
+        source = f"runs r JOIN _core c ON c.run = r.run WHERE {' AND '.join(where)}"
+        total = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+        used = con.execute(f"""
+            SELECT col.kind, col.col, used.values > 1 OR used.runs < $1 FROM _columns col JOIN (
+                SELECT kv.kind, kv.key, count(DISTINCT kv.value) AS values, count(DISTINCT kv.run) AS runs
+                FROM _kv kv WHERE kv.run IN (SELECT r.run FROM {source}) GROUP BY kv.kind, kv.key
+            ) used ON used.kind = col.kind AND used.key = col.key
+            ORDER BY col.kind DESC, col.rowid""", [total]).fetchall()
+        params = [col for kind, col, varies in used if kind == "param" and (varies or total <= 1)]
+        metrics = [col for kind, col, _ in used if kind == "metric"]
+        pulled = con.execute(f"SELECT count(*) FROM {source} AND r.origin IS NOT NULL").fetchall()[0][0]
+        exit_code = "c.info->>'exit_code'"
+        picks = [f"r.sweep", "r.name AS run",
+                 f"r.status || CASE WHEN r.status = 'failed' AND {exit_code} IS NOT NULL "
+                 f"THEN ' (exit ' || ({exit_code}) || ')' ELSE '' END AS status",
+                 f"{_age('r.created')} AS age", *(["r.origin"] if pulled else []),
+                 *(f"r.{schema.ident(c)}" for c in params[: 4 if total <= 1 else 6]),
+                 *(f"r.{schema.ident(c)}" for c in metrics[:6])]
+        order = _sort_column(con, sort or "created")
+        statement = (f"SELECT {', '.join(picks)} FROM {source} "
+                     f"ORDER BY r.{order} {'DESC' if descending else 'ASC'} NULLS LAST, r.run")
+        found = Results(con, statement, limit)
+        found.total = total if limit is None else min(total, limit)
+        if not total:
+            found.note = (f"no run matches --filter {filter!r}" + (f" in sweep {sweep!r}" if sweep else "")
+                          + f" ({sweep_hint(con, filter)})" if filter else "no runs yet (start one with "
+                          "`gitexp run SWEEP.yml`)")
+        return found
+    except BaseException:
+        con.close()
+        raise
+
+
 def sweep_hint(con: Any, name: str | None = None) -> str:
     """`gitexp ls SWEEP` with the sweep nearest to `name` (or the largest ones), for error hints."""
     sweeps = [row[0] for row in con.execute(
