@@ -24,6 +24,8 @@ here: the API modules load on first use and torch stays optional.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -79,12 +81,31 @@ def runs(sweep: str | None = None, where: str | None = None, repo: str | os.Path
 def run(name: str, repo: str | os.PathLike[str] = ".") -> Any:
     """One run: `.params`, `.metrics`, `.series(key)`, `.files`, `.checkpoint`.
 
-    `gitexp.run` is also the package `gitexp/run/` once that is imported; the package is
-    callable and does the same, so `gitexp.run(name)` works either way.
+    Importing the wing `gitexp.run.*` rebinds `gitexp.run` to that package; `_Package` makes
+    the package callable the same way, so `gitexp.run(name)` works either way.
     """
     from gitexp import analysis
 
     return analysis.run(name, repo)
+
+
+class _CallableWing(types.ModuleType):
+    """The `gitexp.run` package, callable like the function it replaced as `gitexp.run`."""
+
+    def __call__(self, name: str, repo: str | os.PathLike[str] = ".") -> Any:
+        from gitexp import analysis
+
+        return analysis.run(name, repo)
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "run" and isinstance(value, types.ModuleType) and not isinstance(value, _CallableWing):
+            value.__class__ = _CallableWing  # the import system binding the wing over the function
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -394,6 +394,7 @@ def show(
         head.append(("ended", f"{data['ended']}  ({_fmt(data['duration'])} s)"))
     head += [
         ("host", f"{data['host'] or '-'}" + (f"  gpus {data['gpus']}" if data["gpus"] else "")),
+        *([("logdir", data["logdir"])] if data["logdir"] else []),
         ("commit", data["commit"]),
         ("snapshot", data["snapshot"]),
         ("base", f"{data['base_commit'] or '(no commit yet)'}" + (f" on {data['branch']}" if data["branch"] else "")),
@@ -406,6 +407,8 @@ def show(
         if not mapping:
             out.print("  -")
         for key, value in mapping.items():
+            if title == "params" and data["logdir"] and isinstance(value, str) and value.split("/")[0] == "LOGDIR":
+                value = data["logdir"] + value[len("LOGDIR"):]  # the placeholder as the command got it
             out.print(f"  {key} = {_fmt(value)}", markup=False)  # values are data: `[red]` stays text
     if data["artifacts"]:
         out.print("\n[bold]artifacts[/]")
@@ -435,35 +438,44 @@ def _print_patch(text: str) -> None:
 
 @app.command()
 def diff(
-    run_a: str = typer.Argument(..., metavar="RUN_A"),
-    run_b: str = typer.Argument(..., metavar="RUN_B"),
+    runs: List[str] = typer.Argument(..., metavar="RUN_A RUN_B [RUN...]", help="Two or more runs."),
     stat: bool = typer.Option(False, "--stat", help="Only a diffstat of the code."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Params and metrics side by side (changes highlighted), then the code diff."""
+    """Params and metrics side by side (changes highlighted), then the code diff.
+
+    With more than two runs, every run's code is compared with the first one's.
+    """
     from gitexp import inspect
 
+    if len(runs) < 2:
+        raise GitexpError("diff takes two or more runs", hint="gitexp diff RUN_A RUN_B [RUN...]")
     git = _repo()
-    data = inspect.diff(git, run_a, run_b, with_patch=as_json)
+    if len(runs) == 2 and as_json:  # the two-run shape the language server shares
+        _print_json(inspect.diff(git, runs[0], runs[1], with_patch=True))
+        return
+    data = inspect.compare(git, list(runs))
     if as_json:
         _print_json(data)
         return
     for title in ("params", "metrics"):
         table = Table(title=title, title_justify="left", box=None)
-        table.add_column("key")
-        table.add_column(data["a"])
-        table.add_column(data["b"])
+        for column in ("key", *data["runs"]):
+            table.add_column(column)
         for row in data[title]:
             style = "bold yellow" if row["changed"] else "dim"
-            table.add_row(Text(row["key"], style=style), _cell(row["a"]), _cell(row["b"]))
+            table.add_row(Text(row["key"], style=style), *map(_cell, row["values"]))
         if not data[title]:
-            table.add_row("-", "-", "-")
+            table.add_row(*["-"] * (1 + len(data["runs"])))
         out.print(table)
-    out.print(f"\n[bold]code[/] ({len(data['files'])} file(s) differ)")
-    if data["snapshot_a"] == data["snapshot_b"]:
-        out.print("  same snapshot")
-        return
-    _print_patch(inspect.patch(git, f"{data['snapshot_a']}^{{tree}}", f"{data['snapshot_b']}^{{tree}}", stat=stat))
+    for code in data["code"]:
+        against = f" of {code['run']} against {code['against']}" if len(data["runs"]) > 2 else ""
+        out.print(f"\n[bold]code[/]{against} ({len(code['files'])} file(s) differ)")
+        if code["same"]:
+            out.print("  same snapshot")
+            continue
+        _print_patch(inspect.patch(git, f"{code['against_snapshot']}^{{tree}}", f"{code['snapshot']}^{{tree}}",
+                                   stat=stat))
 
 
 # -- managing -----------------------------------------------------------------------

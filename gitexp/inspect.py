@@ -42,6 +42,7 @@ def describe(git: Git, run: store.Run) -> dict[str, Any]:
         "gpus": info.get("gpus") or [], "commit": run.commit, "snapshot": snapshot,
         "base_commit": info.get("base_commit"), "branch": info.get("branch"),
         "files": name_status(git, info.get("base_commit"), _tree(snapshot)),
+        "logdir": info.get("logdir"),  # where the run wrote (what LOGDIR in its command became)
         "excluded_files": info.get("excluded_files") or [],
         "artifacts": info.get("artifacts") or [], "live": run.live, "record": info,
     }
@@ -75,6 +76,28 @@ def diff(git: Git, text_a: str, text_b: str, with_patch: bool = True) -> dict[st
         "a": a.id, "b": b.id, "snapshot_a": a.snapshot, "snapshot_b": b.snapshot,
         "status": {"a": a.status, "b": b.status},
         "params": _rows(a.params, b.params), "metrics": _rows(a.metrics, b.metrics), "files": files,
+    }
+
+
+def compare(git: Git, texts: list[str]) -> dict[str, Any]:
+    """Two or more runs side by side: each param and metric with one value per run (`changed`
+    when they are not all equal), and each run's code against the first run's."""
+    runs = [load_one(git, text) for text in texts]
+
+    def rows(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        keys: list[str] = []
+        for mapping in values:
+            keys += [k for k in mapping if k not in keys]
+        return [{"key": k, "values": [m.get(k) for m in values],
+                 "changed": any(m.get(k) != values[0].get(k) for m in values)} for k in keys]
+
+    first = runs[0]
+    return {
+        "runs": [r.id for r in runs], "snapshots": [r.snapshot for r in runs], "status": [r.status for r in runs],
+        "params": rows([r.params for r in runs]), "metrics": rows([r.metrics for r in runs]),
+        "code": [{"run": r.id, "against": first.id, "same": r.snapshot == first.snapshot,
+                  "snapshot": r.snapshot, "against_snapshot": first.snapshot,
+                  "files": name_status(git, _tree(first.snapshot), _tree(r.snapshot))} for r in runs[1:]],
     }
 
 

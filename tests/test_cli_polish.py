@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -65,3 +66,40 @@ def test_no_deprecation_warning_opens_a_pytest_run():
                            "tests/test_docs.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Warning" not in proc.stdout + proc.stderr
+
+
+SWEEP = "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.01, 0.001]\n  logdir: LOGDIR\n"
+
+
+@pytest.fixture
+def ran(repo):
+    repo.write("lr.yml", SWEEP)
+    repo.gitexp("run", "lr.yml")
+    repo.write("boom.yml", "CMD: python train.py\nHPARAMS:\n  fail: true\n")
+    assert repo.gitexp("run", "boom.yml", check=False).returncode == 1
+    return repo
+
+
+def test_show_prints_the_real_log_folder(ran):
+    text = ran.gitexp("show", "lr/lr0.1").stdout.split("code changes")[0]  # the patch holds lr.yml itself
+    folder = str(ran.path / ".git" / "gitexp" / "runs" / "lr" / "lr0.1")
+    assert re.search(r"^logdir\s+" + re.escape(folder) + "$", text, re.M)
+    assert f"logdir = {folder}\n" in text and "LOGDIR" not in text
+
+
+def test_diff_takes_two_or_more_runs(ran):
+    ids = sorted(ref.removeprefix("refs/experiments/") for ref in ran.refs() if "/lr/" in ref)
+    text = ran.gitexp("diff", *ids).stdout
+    header = next(line for line in text.splitlines() if line.strip().startswith("key"))
+    assert header.split() == ["key", *ids]
+    assert text.count(f"against {ids[0]}") == 2
+    data = json.loads(ran.gitexp("diff", *ids, "--json").stdout)
+    lr = next(row for row in data["params"] if row["key"] == "lr")
+    assert data["runs"] == ids and lr["changed"] and sorted(lr["values"]) == [0.001, 0.01, 0.1]
+    one = ran.gitexp("diff", ids[0], check=False)
+    assert one.returncode == 2 and "two or more runs" in one.stderr
+
+
+def test_failed_runs_show_their_exit_code_in_ls(ran):
+    line = next(line for line in ran.gitexp("ls").stdout.splitlines() if line.startswith("boom\t"))
+    assert "failed (exit 3)" in line.split("\t")

@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from gitexp.index import schema
-from gitexp.index.query import QueryResult, _friendly
+from gitexp.index.load import Reconcile
+from gitexp.index.query import QueryResult, _friendly, _one_statement, _reads_runs, add_from_runs
+from gitexp.index.sync import sync
+from gitexp.record.git import Git
 
 SCREEN_ROWS = 40  # like DuckDB's shell: the first 20 and the last 20 rows
 _TABLE = "_gitexp_screen"
@@ -129,3 +132,17 @@ def _excerpt(whole: QueryResult, rows: list[tuple[Any, ...]], total: int, screen
     picked = rows[:head] + (rows[total - (screen - head):] if head < total else [])
     return QueryResult(whole.columns, picked, whole.truncated, whole.types, total=total, head=head,
                        kinds=whole.kinds, varying=whole.varying)
+
+
+def results(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None) -> Results:
+    """One statement (no FROM reads `runs`) over a fresh index, to read as a screenful, a stream
+    or whole. Close it (or use it in `with`): it holds the index connection."""
+    statement = _one_statement(sql)
+    con = sync(git, reconcile)
+    try:
+        if _reads_runs(con, statement):
+            statement = add_from_runs(statement)
+        return Results(con, statement, limit)
+    except BaseException:
+        con.close()
+        raise

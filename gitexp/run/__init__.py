@@ -6,18 +6,3 @@ progress (`progress`), the verbs on live runs (`control`: ps, logs, kill) and th
 that run jobs elsewhere (`backends`: Ray, Slurm/runx farms). It turns sweep specs into records,
 so it may import `sweep`, `track` and `record` — never `index`, the CLI or the language server.
 """
-
-import sys
-import types
-
-
-class _CallableWing(types.ModuleType):
-    """Importing this package rebinds `gitexp.run` from the function to it; calling it still works."""
-
-    def __call__(self, name: str, repo: str = ".") -> object:
-        from gitexp import analysis
-
-        return analysis.run(name, repo)
-
-
-sys.modules[__name__].__class__ = _CallableWing
