@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from gitexp.errors import QueryError
 from gitexp.index import schema
 from gitexp.index.load import Reconcile
-from gitexp.index.query import QueryResult, _friendly, _one_statement, _reads_runs, add_from_runs
+from gitexp.index.query import (DEFAULT_TIMEOUT, QueryResult, _bounded, _friendly, _one_statement, _reads_runs,
+                                add_from_runs, check_limit)
 from gitexp.index.sync import sync
 from gitexp.record.git import Git
 
@@ -24,10 +26,11 @@ _TABLE = "_gitexp_screen"
 class Results:
     """Rows of `statement` on an open read-only index connection (closed with this object)."""
 
-    def __init__(self, con: Any, statement: str, limit: int | None = None):
+    def __init__(self, con: Any, statement: str, limit: int | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT):
         import duckdb
 
-        self.con, self.statement, self.limit = con, statement, limit
+        self.con, self.statement, self.limit, self.timeout = con, statement, limit, timeout
         self.total: int | None = None  # rows in the result, when the maker counted them
         self.note: str | None = None  # why there are no rows, for the reader
         try:
@@ -53,9 +56,13 @@ class Results:
         except duckdb.Error as error:
             raise _friendly(error) from None
 
+    def _query(self, sql: str) -> Any:
+        """The statement itself: stopped after `timeout` seconds or on Ctrl-C (see `query._bounded`)."""
+        return _bounded(self.con, lambda: self._run(sql), self.timeout)
+
     def fetch(self) -> QueryResult:
         """Every row (at most `limit`), in memory."""
-        cursor = self._run(self.statement)
+        cursor = self._query(self.statement)
         if cursor.description is None:
             return QueryResult([], [], False, [])
         rows = cursor.fetchall() if self.limit is None else cursor.fetchmany(self.limit + 1)
@@ -65,7 +72,7 @@ class Results:
 
     def stream(self, batch: int = 10_000) -> tuple[list[str], list[str], Iterator[list[tuple[Any, ...]]]]:
         """(columns, types, batches of rows): every row (at most `limit`), a batch at a time."""
-        cursor = self._run(self.statement)
+        cursor = self._query(self.statement)
         if cursor.description is None:
             return [], [], iter(())
         left = self.limit
@@ -88,7 +95,7 @@ class Results:
         if not self.is_select:  # PRAGMA and friends: small, read them whole
             whole = self.fetch()
             return _excerpt(whole, whole.rows, len(whole.rows), rows)
-        self._run(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS {self.statement}")
+        self._query(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS {self.statement}")
         try:
             total = self._run(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0]
             truncated = self.limit is not None and total > self.limit
@@ -134,15 +141,21 @@ def _excerpt(whole: QueryResult, rows: list[tuple[Any, ...]], total: int, screen
                        kinds=whole.kinds, varying=whole.varying)
 
 
-def results(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None) -> Results:
+def results(git: Git, sql: str, limit: int | None = None, reconcile: Reconcile | None = None,
+            timeout: float | None = DEFAULT_TIMEOUT) -> Results:
     """One statement (no FROM reads `runs`) over a fresh index, to read as a screenful, a stream
-    or whole. Close it (or use it in `with`): it holds the index connection."""
+    or whole, stopped after `timeout` seconds. Close it (or use `with`): it holds the connection."""
+    import math
+
+    check_limit(limit)
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise QueryError(f"--timeout {timeout}: expected a positive number of seconds")
     statement = _one_statement(sql)
     con = sync(git, reconcile)
     try:
         if _reads_runs(con, statement):
             statement = add_from_runs(statement)
-        return Results(con, statement, limit)
+        return Results(con, statement, limit, timeout)
     except BaseException:
         con.close()
         raise
