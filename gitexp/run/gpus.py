@@ -151,10 +151,17 @@ class FakeDevices:
         return gpus
 
 
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (Linux: /proc/driver/nvidia or its device nodes; WSL: /dev/dxg)."""
+    return any(os.path.exists(path) for path in ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
+
+
 def open_devices() -> Devices | None:
     """The machine's GPUs (fake ones when GITEXP_FAKE_GPUS is set); None when there are none."""
     if os.environ.get(ENV_FAKE):
         return FakeDevices(os.environ[ENV_FAKE], os.environ.get(ENV_FAKE_STATE))
+    if not nvidia_driver_present():
+        return None  # not even loading NVML: `import pynvml` and nvmlInit cost every CPU-only launch
     try:
         devices = NvmlDevices()
     except Exception:  # no nvidia-ml-py library, no driver, no permission: a CPU machine

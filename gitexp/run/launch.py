@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import os
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitexp.errors import RefConflictError, SweepError
-from gitexp.record import environment, liveness, model as record, recorder, store
+from gitexp.record import environment, liveness, model as record, store
 from gitexp.record.git import Git
 from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from gitexp.record.refs import RunRef, check_name
@@ -31,9 +30,9 @@ from gitexp.run.executor import Process, Reaper
 from gitexp.run.ledger import FileLedger
 from gitexp.run.progress import Watched
 from gitexp.run.scheduler import Placement, Scheduler, Slots, Task
+from gitexp.record.writer import RecordWriter
 from gitexp.track import artifacts, stdout_metrics, tensorboard
 
-log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0
 MIN_LIVE_INTERVAL = 0.1  # a live commit costs a git write: 0 would write every scheduler turn
 RECHECK_SECONDS = 0.5  # jobs started within this of a workspace check reuse its answer
@@ -160,7 +159,6 @@ class _Launch:
         self.reaper = Reaper()
         self.specs: dict[RunRef, Any] = {}
         self.infos: dict[RunRef, dict[str, Any]] = {}
-        self.commits: dict[RunRef, str | None] = {}
         self.outputs: dict[RunRef, CappedOutput] = {}
         self.last_commit: dict[RunRef, float] = {}
         self.outcomes: dict[RunRef, RunOutcome] = {}
@@ -172,7 +170,7 @@ class _Launch:
         self.ingests: dict[RunRef, tensorboard.Ingest] = {}
         self.last_ingest: dict[RunRef, float] = {}
         self.environment = environment.capture()  # per launch: reading package metadata is not free
-        self._pending: dict[RunRef, recorder.Update] = {}
+        self.writer = RecordWriter(git)  # every record write after `queue` goes through it
         self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
 
     # -- queueing ---------------------------------------------------------------
@@ -198,7 +196,7 @@ class _Launch:
                         info, {}, b"", b""), f"gitexp: {run} queued"))
                     runs.append(run)
             try:
-                self.commits.update(store.write_records(self.git, writes))
+                self.writer.seed(store.write_records(self.git, writes))
                 return runs
             except RefConflictError:
                 self.specs.clear()
@@ -339,35 +337,28 @@ class _Launch:
                 self.last_ingest[run] = now
             if now - self.last_commit.get(run, now) >= self.options.live_interval:
                 self._commit(run, "progress", output=self.outputs[run].content())
-        self.flush()
+        self.writer.check()  # a write that failed (disk full) stops the loop, as it always did
+        self.abandoned |= self.writer.refused()
 
     def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
-        """Queue the run's new state; `flush` (every scheduler turn) commits all queued states in
-        one ref transaction, so starting or ending N jobs at once costs one git write, not N."""
+        """Hand the run's new state to the writer and go on: its thread commits everything handed
+        over meanwhile in one ref transaction, so starting or ending N jobs at once costs one git
+        write, and no scheduler turn waits for git."""
         if run in self.abandoned:
             return  # its ref is someone else's now; its folder keeps what we know
         if run in self.ingests:
             self.ingests[run].poll()
         info = self.infos[run]
         info["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
-        queued = self._pending.get(run)
-        old = queued.old if queued else self.commits.get(run)
-        if queued and output is None:
-            output = queued.output
-        self._pending[run] = recorder.Update(run, json.loads(json.dumps(info, default=str)), old,
-                                             f"gitexp: {run} {what}", output)
+        self.writer.submit(run, json.loads(json.dumps(info, default=str)), f"gitexp: {run} {what}", output)
         self.last_commit[run] = time.monotonic()
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        updates, self._pending = list(self._pending.values()), {}
-        done, refused = recorder.commit_runs(self.git, updates)
-        self.commits.update(done)
-        for run, error in refused.items():
-            self.abandoned.add(run)
-            log.warning("%s: %s; stopping it (its files stay in %s)", run, error,
-                        record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
+        """Wait until every state handed to the writer is in git."""
+        try:
+            self.writer.flush()
+        finally:
+            self.abandoned |= self.writer.refused()
 
     # -- where the code runs ------------------------------------------------------------
     def _code_dir(self) -> Path:
@@ -391,6 +382,7 @@ class _Launch:
         return folder
 
     def close(self) -> None:
+        self.writer.close()
         self.reaper.close()
 
 
@@ -428,7 +420,9 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
                               timeout=float(timeout) if timeout else None)
         finished = scheduler.run(tasks)
     finally:
-        hooks.flush()
-        hooks.close()
+        try:
+            hooks.flush()
+        finally:
+            hooks.close()
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
     return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned))

@@ -135,7 +135,10 @@ class Progress:
         return Group(table, line)
 
     def _line(self, text: str) -> None:
-        self.console.print(f"gitexp: {text}", markup=False, highlight=False)
+        # one plain line, as a log wants it: no wrapping at the console's width, and a write
+        # instead of a rich render (2 ms each: a sweep of short jobs prints two per run)
+        self.console.file.write(f"gitexp: {text}\n")
+        self.console.file.flush()
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:

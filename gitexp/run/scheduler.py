@@ -7,6 +7,8 @@ policy (CPU slots here; GPU packing in `gpus.py`), so the same loop serves both.
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 
 from gitexp.run.executor import Process
 
-POLL_SECONDS = 0.02  # loop period: how late a finished job is noticed
+POLL_SECONDS = 0.02  # loop period; a job's exit (SIGCHLD) ends the wait at once in the main thread
 GRACE_SECONDS = 10.0  # after the first Ctrl-C: SIGINT, then SIGTERM, then SIGKILL
 
 
@@ -108,28 +110,30 @@ class Scheduler:
         """Run every task; False when the user interrupted."""
         queue = list(tasks)
         running: dict[int, tuple[Task, Placement, Process]] = {}
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, self._on_signal)
-        try:
-            while queue or running:
-                if self.interrupts:
-                    for task in queue:
-                        self.hooks.cancel_queued(task)
-                    queue.clear()
-                    self._escalate(running)
-                else:
-                    self._stop_requested(queue, running)
-                    self._fill(queue, running)
-                self._reap(queue, running)
-                self.slots.observe({pid: (t, p) for pid, (t, p, _) in running.items()})
-                self.hooks.tick(list(running.values()))
-                if queue or running:
-                    time.sleep(POLL_SECONDS)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with _Wakeup() as wakeup:
+            previous = {}
+            if threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    previous[sig] = signal.signal(sig, self._on_signal)
+            try:
+                while queue or running:
+                    # reap first: a slot freed by a job that just ended is refilled in the same turn
+                    self._reap(queue, running)
+                    if self.interrupts:
+                        for task in queue:
+                            self.hooks.cancel_queued(task)
+                        queue.clear()
+                        self._escalate(running)
+                    else:
+                        self._stop_requested(queue, running)
+                        self._fill(queue, running)
+                    self.slots.observe({pid: (t, p) for pid, (t, p, _) in running.items()})
+                    self.hooks.tick(list(running.values()))
+                    if queue or running:
+                        wakeup.wait(POLL_SECONDS)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         return self.interrupts == 0
 
     def _fill(self, queue: list[Task], running: dict) -> None:
@@ -204,3 +208,53 @@ class Scheduler:
     def _send(running: dict, sig: int) -> None:
         for _, _, process in running.values():
             process.signal(sig)
+
+
+class _Wakeup:
+    """Sleep between loop turns, but wake as soon as a child process exits.
+
+    In the main thread SIGCHLD is routed to a pipe (`signal.set_wakeup_fd`) that the wait
+    selects on, so a finished job is reaped and its slot refilled within a millisecond, not at
+    the next poll. Elsewhere (signals only reach the main thread) it is a plain sleep.
+    """
+
+    def __init__(self) -> None:
+        self._fds: tuple[int, int] | None = None
+        self._previous: Any = None
+        self._previous_fd = -1
+
+    def __enter__(self) -> "_Wakeup":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        try:
+            self._previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        except ValueError:  # e.g. inside an embedding that owns signals
+            os.close(read)
+            os.close(write)
+            return self
+        self._fds = (read, write)
+        self._previous = signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler makes it reach the fd
+        return self
+
+    def wait(self, seconds: float) -> None:
+        if self._fds is None:
+            time.sleep(seconds)
+            return
+        ready, _, _ = select.select([self._fds[0]], [], [], seconds)
+        if ready:
+            try:
+                while os.read(self._fds[0], 4096):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fds is None:
+            return
+        signal.signal(signal.SIGCHLD, self._previous)
+        signal.set_wakeup_fd(self._previous_fd)
+        for fd in self._fds:
+            os.close(fd)
