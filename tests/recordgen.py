@@ -105,3 +105,43 @@ def write(repo: Path, records: list[Record]) -> dict[str, str]:
 
 def delete(repo: Path, run_id: str) -> None:
     git(repo, "update-ref", "-d", f"refs/experiments/{run_id}")
+
+
+def heavy(count: int, sweeps: int = 10, epochs: int = 20, seed: int = 0):
+    """Runs of the shape real sweeps have: 20 params, 10 summary metrics, 2 curves of `epochs`
+    points. A generator: at 100k runs the records are written as they are made."""
+    rng = random.Random(seed)
+    for i in range(count):
+        params = {f"p{j:02d}": rng.choice([0.1, 0.03, 0.01, 0.003]) for j in range(12)}
+        params.update({"batch": rng.choice([32, 64, 128]), "optim": rng.choice(["sgd", "adam"]), "seed": i,
+                       "aug": rng.random() < 0.5, "arch": rng.choice(["resnet18", "resnet50", "vit-b"]),
+                       "depth": rng.choice([2, 4, 8]), "dropout": rng.choice([0.0, 0.1]), "wd": 1e-4})
+        lines = []
+        for step in range(1, epochs + 1):
+            lines.append('{"step": %d, "key": "loss", "value": %.6f, "time": %d}\n' % (step, rng.random(), 1.7e9 + step))
+            lines.append('{"step": %d, "key": "acc", "value": %.6f, "time": %d}\n' % (step, rng.random(), 1.7e9 + step))
+        metrics = {"loss": rng.random(), "acc": rng.random(), **{f"m{j}": round(rng.random(), 6) for j in range(8)}}
+        rec = Record(f"sweep{i % sweeps}", f"run{i}", params, metrics)
+        rec.raw["metrics.jsonl"] = "".join(lines).encode()
+        yield rec
+
+
+def write_stream(repo: Path, records) -> int:
+    """Like `write`, for an iterable of any size: streamed into one fast-import; returns the count."""
+    base = git(repo, "rev-parse", "HEAD").strip()
+    snapshot = git(repo, "commit-tree", "HEAD^{tree}", "-p", base, "-m", "snapshot").strip()
+    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--force"], cwd=repo, stdin=subprocess.PIPE,
+                            env=_ENV)
+    assert proc.stdin
+    count = 0
+    for count, rec in enumerate(records, start=1):
+        chunks = [f"commit refs/experiments/{rec.sweep}/{rec.name}\n"
+                  f"committer t <t@t> 1735689600 +0000\ndata 3\nrun\nfrom {snapshot}\n".encode()]
+        for name, content in rec.files(snapshot, base).items():
+            chunks.append(f"M 100644 inline .gitexp/{name}\ndata {len(content)}\n".encode() + content + b"\n")
+        chunks.append(b"\n")
+        proc.stdin.write(b"".join(chunks))
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    return count

@@ -78,6 +78,71 @@ def test_sync_is_incremental_and_follows_moves_and_deletions(repo):
     assert rows(git, "select count(*) from series where run in ('sweep0/run1', 'sweep0/run2')") == [(0,)]
 
 
+def _age_refs(repo, seconds: float = 5) -> None:
+    """Make every place refs live look `seconds` old, as if that time had passed (no sleeping)."""
+    import os
+    import time
+
+    places = [repo / ".git/packed-refs", repo / ".git/refs/experiments",
+              *(repo / ".git/refs/experiments").iterdir()]
+    for place in places:
+        if place.exists() and place.stat().st_mtime > time.time() - 2:  # only what was just written
+            then = time.time() - seconds
+            os.utime(place, (then, then))
+
+
+def _listings(monkeypatch):
+    """The run-ref patterns of every for-each-ref gitexp runs."""
+    from gitexp.record.git import Git
+
+    calls, real = [], Git.call
+
+    def call(self, *args, **kwargs):
+        patterns = [a for a in args[1:] if a.startswith("refs/experiments")]
+        if args and args[0] == "for-each-ref" and patterns:
+            calls.append(patterns)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Git, "call", call)
+    return calls
+
+
+def test_one_new_run_lists_only_its_sweep_and_no_rebuild_follows(repo, monkeypatch):
+    recordgen.write(repo, recordgen.synthetic(30, sweeps=3))
+    git = open_repo(repo)
+    sync(git).close()  # the refs were just written: their stat data is too fresh to vouch for them
+    _age_refs(repo)
+    listings = _listings(monkeypatch)
+    sync(git).close()  # confirms the index against the refs once...
+    built = index_path(git).stat().st_ino
+    listings.clear()
+    sync(git).close()  # ...then trusts their stat data: nothing listed, nothing rewritten
+    assert listings == [] and index_path(git).stat().st_ino == built
+    recordgen.write(repo, [Record("sweep1", "new", {"lr": 0.5}, {"acc": 0.9})])
+    assert rows(git, "select lr, acc from runs where run = 'sweep1/new'") == [(0.5, 0.9)]
+    assert listings == [["refs/experiments/sweep1/"]]  # one sweep listed, not every run
+    rebuilt = index_path(git).stat().st_ino
+    _age_refs(repo)  # a second later: the fresh stat data settles without a second rebuild
+    assert rows(git, "select count(*) from runs") == [(31,)]
+    assert rows(git, "select count(*) from runs") == [(31,)]
+    assert index_path(git).stat().st_ino == rebuilt
+    assert listings[1:] == [["refs/experiments/sweep1/"]]
+
+
+def test_incremental_index_equals_a_fresh_build(repo):
+    recordgen.write(repo, recordgen.synthetic(12, sweeps=2))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "run2", {"lr": 5.0, "extra": "x"}, {"acc": 1.0}),
+                           Record("sweep9", "late", {"lr": 0.2}, {"acc": 0.3})])
+    recordgen.delete(repo, "sweep1/run3")
+    query = "select * exclude (duration) from runs order by run"
+    incremental = rows(git, query)
+    index_path(git).unlink()
+    assert rows(git, query) == incremental
+    assert rows(git, "select count(*) from runs") == [(12,)]
+
+
 def test_deleted_or_corrupt_index_is_rebuilt(repo):
     recordgen.write(repo, recordgen.synthetic(4))
     git = open_repo(repo)

@@ -68,3 +68,55 @@ def test_sanitized_names_are_valid_ref_components(repo, text):
     name = sanitize(text)
     assert repo.git("check-ref-format", f"refs/experiments/s/{name}", check=False) == ""
     assert len(name) <= 120
+
+
+def _git_calls(monkeypatch):
+    """Record the arguments of every git command gitexp runs through Git.call."""
+    from gitexp.record.git import Git
+
+    calls, real = [], Git.call
+
+    def call(self, *args, **kwargs):
+        calls.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Git, "call", call)
+    return calls
+
+
+def test_resolve_reads_one_name_and_never_lists_every_run(repo, monkeypatch):
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    a = _write(git, RunRef("one", "x"), snap, None)
+    for name in ("y", "z", "w"):
+        _write(git, RunRef("two", name), snap, None)
+    assert store.pack_refs(git, threshold=1)  # packed and loose refs are both found
+    b = _write(git, RunRef("three", "v"), snap, None)
+    calls = _git_calls(monkeypatch)
+    assert store.resolve(git, "one/x") == (RunRef("one", "x"), a)
+    assert store.resolve(git, "v") == (RunRef("three", "v"), b)
+    assert store.resolve(git, a[:8]) == (RunRef("one", "x"), a)
+    for text in ("one/nope", "nope", "one/x~1", "x^", "ffff"):
+        with pytest.raises(Exception, match="no run"):
+            store.resolve(git, text)
+    listings = [args for args in calls if args[0] == "for-each-ref"]
+    # a listing is always narrowed by git: a name pattern or the objects a prefix names
+    assert listings and all(args[-1] != "refs/experiments/" or any(a.startswith("--points-at=") for a in args)
+                            for args in listings)
+    assert len(calls) <= 2 * 8
+
+
+def test_pack_refs_packs_run_refs_once_many_are_loose_and_keeps_every_value(repo):
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    repo.git("branch", "feature")
+    before = repo.refs("refs/")
+    assert not store.pack_refs(git, threshold=3)  # nothing loose yet
+    for name in ("a", "b", "c"):
+        _write(git, RunRef("sw", name), snap, None)
+    assert store.loose_run_refs(git) == 3
+    refs = repo.refs("refs/")
+    assert store.pack_refs(git, threshold=3)
+    assert store.loose_run_refs(git) == 0
+    assert repo.refs("refs/") == refs and {k: v for k, v in refs.items() if k in before} == before
+    assert "refs/experiments/sw/a" in (repo.path / ".git/packed-refs").read_text()

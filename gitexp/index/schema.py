@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "2"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "3"  # bump when the tables change: an index of another version is rebuilt
 FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration", "origin")
 RESERVED = {name.lower() for name in (*FIXED, "params", "metrics")}
 _INT64 = 2**63
@@ -112,69 +112,108 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
-def _iso(value: Any) -> str | None:
-    return value if isinstance(value, str) and record.parse_iso(value) is not None else None
+def _nested(values: dict[str, Any]) -> bool:
+    return any(isinstance(v, dict) and v for v in values.values())
 
 
-def _duration(info: dict[str, Any]) -> float | None:
-    given = info.get("duration")
-    if isinstance(given, (int, float)) and not isinstance(given, bool):
-        return float(given)
-    started, ended = record.parse_iso(_iso(info.get("started"))), record.parse_iso(_iso(info.get("ended")))
-    return ended - started if started is not None and ended is not None else None
+def _quoted(text: str) -> bytes:
+    return json.dumps(text).encode()
 
 
-def write_rows(loaded: list[Loaded], folder: Path) -> dict[str, Path]:
-    """NDJSON files (core, kv, series) that DuckDB bulk-loads in one statement each."""
-    paths = {name: folder / f"{name}.ndjson" for name in ("core", "kv", "series")}
-    with open(paths["core"], "w") as core, open(paths["kv"], "w") as kv, open(paths["series"], "wb") as series:
+def write_rows(loaded: Iterable[Loaded], folder: Path) -> dict[str, Path]:
+    """Two NDJSON files that DuckDB bulk-loads: one line per run, one per series point.
+
+    Nothing is parsed or re-encoded per param or per point: a run's line carries its
+    run.json and metrics.json as committed (`Loaded.info_json`), and DuckDB derives every
+    column, the long tables and the types itself (`insert`). Only a record that had to be
+    fixed, overlaid or flattened is encoded again here.
+    """
+    paths = {name: folder / f"{name}.ndjson" for name in ("core", "series")}
+    with open(paths["core"], "wb") as core, open(paths["series"], "wb") as series:
         for item in loaded:
             run, info = item.run, item.run.info
-            params = flatten(info.get("params") if isinstance(info.get("params"), dict) else {})
-            metrics = flatten(run.metrics)
-            words = [run.id, run.status] + [f"{k}={cell(v)[0]}" for k, v in params.items()]
-            core.write(_dumps({
-                "run": run.id, "sweep": run.ref.sweep, "name": run.ref.name, "status": run.status,
-                "commit": run.commit, "created": _iso(info.get("created")), "started": _iso(info.get("started")),
-                "ended": _iso(info.get("ended")), "duration": _duration(info), "params": params,
-                "metrics": metrics, "search": " ".join(words).lower(), "live": item.live,
-                "info": info}) + "\n")
-            for kind, values in (("param", params), ("metric", metrics)):
-                for pos, (key, value) in enumerate(values.items()):
-                    text, num, kind_type = cell(value)
-                    kv.write(json.dumps({"run": run.id, "kind": kind, "key": key, "pos": pos, "value": text,
-                                         "num": num, "type": kind_type}) + "\n")
+            params = info.get("params") if isinstance(info.get("params"), dict) else {}
+            line = [b'{"run":', _quoted(run.id), b',"sweep":', _quoted(run.ref.sweep), b',"name":',
+                    _quoted(run.ref.name), b',"status":', _quoted(run.status), b',"commit":', _quoted(run.commit),
+                    b',"live":', _quoted(item.live), b',"info":']
+            if item.info_json is not None and not _nested(params):
+                line.append(item.info_json)  # params: the record's own, taken by `insert`
+            else:
+                line += [_dumps(info).encode(), b',"params":', _dumps(flatten(params)).encode()]
+            line.append(b',"metrics":')
+            if item.metrics_json is not None and not _nested(run.metrics):
+                line.append(item.metrics_json)
+            else:
+                line.append(_dumps(flatten(run.metrics)).encode())
+            core.write(b"".join(line) + b"}\n")
             # Points are copied as they are, with the run id spliced in: no JSON parsing here.
             # A torn or foreign line stays invalid JSON and is skipped by the loader.
-            prefix = b'\n{"run":' + json.dumps(run.id).encode() + b","
+            prefix = b'\n{"run":' + _quoted(run.id) + b","
             body = (b"\n" + item.series).replace(b"\n{", prefix)
             series.write(body[1:] if body.endswith(b"\n") else body[1:] + b"\n")
     return paths
 
 
+_NON_FINITE_SQL = ", ".join(literal(word) for word in sorted(_NON_FINITE))
+_WORD = "lower(trim(e.value->>'$'))"
+# one row per param and summary metric, typed as `cell` types them
+_KV = f"""
+SELECT run, kind, e.key AS key, (row_number() OVER (PARTITION BY run, kind ORDER BY e.id) - 1)::INTEGER AS pos,
+    CASE WHEN e.type = 'VARCHAR' THEN e.value->>'$' WHEN e.type = 'NULL' THEN NULL
+         WHEN e.type = 'DOUBLE' THEN TRY_CAST(e.value AS DOUBLE)::VARCHAR ELSE e.value::VARCHAR END AS value,
+    CASE WHEN e.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(e.value::VARCHAR AS DOUBLE)
+         WHEN e.type = 'VARCHAR' AND {_WORD} IN ({_NON_FINITE_SQL})
+         THEN TRY_CAST(replace({_WORD}, 'infinity', 'inf') AS DOUBLE) END AS num,
+    CASE WHEN e.type = 'NULL' THEN 'null' WHEN e.type = 'BOOLEAN' THEN 'boolean' WHEN e.type = 'DOUBLE' THEN 'double'
+         WHEN e.type IN ('BIGINT', 'UBIGINT') THEN
+              CASE WHEN TRY_CAST(e.value::VARCHAR AS BIGINT) IS NULL THEN 'double' ELSE 'bigint' END
+         WHEN e.type = 'VARCHAR' THEN CASE WHEN {_WORD} IN ({_NON_FINITE_SQL}) THEN 'double' ELSE 'varchar' END
+         ELSE 'json' END AS type
+FROM (SELECT run, 'param' AS kind, params AS doc FROM _batch UNION ALL
+      SELECT run, 'metric' AS kind, metrics AS doc FROM _batch) d, json_each(d.doc) e
+"""
+
+
 def insert(con: Any, paths: dict[str, Path]) -> None:
-    """Bulk-load the NDJSON files written by `write_rows`."""
+    """Bulk-load one batch of the NDJSON files written by `write_rows`."""
     def source(name: str, columns: dict[str, str], tolerant: bool = False) -> str:
         spec = "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in columns.items()) + "}"
         return (f"read_json({literal(str(paths[name]))}, format = 'newline_delimited', columns = {spec}"
                 f"{', ignore_errors = true' if tolerant else ''})")
 
-    con.execute(f"""INSERT INTO series
-        SELECT run, key, TRY_CAST(step AS BIGINT), value,
-               coalesce(TRY_CAST(time AS DOUBLE), epoch(TRY_CAST(time AS TIMESTAMPTZ)))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch_series AS
+        SELECT run, key, TRY_CAST(step AS BIGINT) AS step, value,
+               coalesce(TRY_CAST(time AS DOUBLE), epoch(TRY_CAST(time AS TIMESTAMPTZ))) AS time
         FROM {source('series', {'run': 'VARCHAR', 'key': 'VARCHAR', 'step': 'DOUBLE', 'value': 'DOUBLE',
                                  'time': 'VARCHAR'}, tolerant=True)}
         WHERE run IS NOT NULL AND key IS NOT NULL""")
-    text = {name: "VARCHAR" for name in ("run", "sweep", "name", "status", "commit", "created", "started",
-                                         "ended", "search", "live")}
+    con.execute("INSERT INTO series SELECT * FROM _batch_series")
+    text = {name: "VARCHAR" for name in ("run", "sweep", "name", "status", "commit", "live")}
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
+        SELECT run, sweep, name, status, commit, live, info,
+               coalesce(params, CASE WHEN json_type(info, '$.params') = 'OBJECT' THEN info->'params' END,
+                        '{{}}')::JSON AS params,
+               CASE WHEN json_type(metrics) = 'OBJECT' THEN metrics ELSE '{{}}' END::JSON AS metrics
+        FROM {source('core', {**text, 'info': 'JSON', 'params': 'JSON', 'metrics': 'JSON'})}""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _batch_kv AS {_KV}")
+    con.execute("INSERT INTO _kv SELECT * FROM _batch_kv")
+
+    def when(field: str) -> str:
+        return f"TRY_CAST(b.info->>'{field}' AS TIMESTAMPTZ)"
+
     con.execute(f"""INSERT INTO _core
-        SELECT c.run, sweep, name, status, commit, created::TIMESTAMPTZ, started::TIMESTAMPTZ,
-               ended::TIMESTAMPTZ, duration, params, metrics, s.epochs, search, live, info
-        FROM {source('core', {**text, 'duration': 'DOUBLE', 'params': 'JSON', 'metrics': 'JSON', 'info': 'JSON'})} c
-        LEFT JOIN (SELECT run, max(step) AS epochs FROM series GROUP BY run) s ON s.run = c.run""")
-    con.execute(f"""INSERT INTO _kv SELECT * FROM {source('kv', {
-        'run': 'VARCHAR', 'kind': 'VARCHAR', 'key': 'VARCHAR', 'pos': 'INTEGER', 'value': 'VARCHAR',
-        'num': 'DOUBLE', 'type': 'VARCHAR'})}""")
+        SELECT b.run, b.sweep, b.name, b.status, b.commit, {when('created')}, {when('started')}, {when('ended')},
+               CASE WHEN json_type(b.info, '$.duration') IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                    THEN TRY_CAST(b.info->>'duration' AS DOUBLE)
+                    ELSE epoch({when('ended')}) - epoch({when('started')}) END,
+               b.params, b.metrics, s.epochs,
+               lower(concat_ws(' ', b.run, b.status, w.words)), b.live, b.info
+        FROM _batch b
+        LEFT JOIN (SELECT run, max(step) AS epochs FROM _batch_series GROUP BY run) s ON s.run = b.run
+        LEFT JOIN (SELECT run, string_agg(key || '=' || coalesce(value, 'None'), ' ' ORDER BY pos) AS words
+                   FROM _batch_kv WHERE kind = 'param' GROUP BY run) w ON w.run = b.run""")
+    for table in ("_batch", "_batch_kv", "_batch_series"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def name_columns(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
@@ -198,28 +237,44 @@ def name_columns(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str, 
     return named
 
 
-def rebuild_runs(con: Any) -> None:
-    """Re-derive the wide `runs` table (one typed column per key) from the long tables."""
+def rebuild_runs(con: Any, changed: list[str] | None = None) -> None:
+    """Derive the wide `runs` table (one typed column per key) from the long tables.
+
+    With `changed` (run ids just re-read or dropped) and the same columns as before, only
+    those rows are replaced: adding k runs costs O(k). A new key or a changed type rebuilds it."""
     keys = con.execute("""SELECT kind, key, list(DISTINCT type) FROM _kv GROUP BY kind, key
                           ORDER BY kind DESC, min(pos), key""").fetchall()
     columns = name_columns([(kind, key, column_type(types)) for kind, key, types in keys])
+    if changed is not None:
+        current = con.execute("SELECT kind, key, col, type FROM _columns ORDER BY rowid").fetchall()
+        if current == columns and con.execute("SELECT count(*) FROM duckdb_tables() "
+                                              "WHERE table_name = '_runs'").fetchall()[0][0]:
+            con.execute("DELETE FROM _runs WHERE run IN (SELECT unnest($1::VARCHAR[]))", [changed])
+            con.execute(f"INSERT INTO _runs {_wide(columns, 'IN (SELECT unnest($1::VARCHAR[]))')}", [changed])
+            return
     con.execute("DELETE FROM _columns")
     if columns:
         con.execute("INSERT INTO _columns SELECT unnest($1), unnest($2), unnest($3), unnest($4)",
                     [list(c) for c in zip(*columns)])
+    con.execute(f"CREATE OR REPLACE TABLE _runs AS {_wide(columns)}")
+    con.execute("""CREATE OR REPLACE VIEW runs AS SELECT * REPLACE (
+        CASE WHEN status = 'running' AND ended IS NULL THEN epoch(now()) - epoch(started) ELSE duration END
+        AS duration) FROM _runs""")
+
+
+def _wide(columns: list[tuple[str, str, str, str]], runs: str | None = None) -> str:
+    """The SELECT of `_runs` rows (of the runs `run {runs}` picks, or every run)."""
+    only = f" AND run {runs}" if runs else ""
 
     def pivot(kind: str) -> str:
         picks = "".join(f", TRY_CAST(any_value(value) FILTER (WHERE key = {literal(key)}) AS {sql_type}) AS {ident(name)}"
                         for k, key, name, sql_type in columns if k == kind)
-        return f"(SELECT run{picks} FROM _kv WHERE kind = {literal(kind)} GROUP BY run)"
+        return f"(SELECT run{picks} FROM _kv WHERE kind = {literal(kind)}{only} GROUP BY run)"
 
     wide = "".join(f", {kind[0]}.{ident(name)}" for kind, _, name, _ in columns)
-    con.execute(f"""CREATE OR REPLACE TABLE _runs AS
-        SELECT c.run, c.sweep, c.name, c.status, c.commit, c.created, c.started, c.ended, c.duration,
+    return f"""SELECT c.run, c.sweep, c.name, c.status, c.commit, c.created, c.started, c.ended, c.duration,
                o.origin{wide}, c.params, c.metrics
         FROM _core c LEFT JOIN {pivot('param')} p ON p.run = c.run LEFT JOIN {pivot('metric')} m ON m.run = c.run
         LEFT JOIN _origin o ON o.run = c.run
-        ORDER BY c.created, c.run""")
-    con.execute("""CREATE OR REPLACE VIEW runs AS SELECT * REPLACE (
-        CASE WHEN status = 'running' AND ended IS NULL THEN epoch(now()) - epoch(started) ELSE duration END
-        AS duration) FROM _runs""")
+        {f"WHERE c.run {runs}" if runs else ""}
+        ORDER BY c.created, c.run"""

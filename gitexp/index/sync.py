@@ -31,10 +31,11 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from gitexp.index import schema
 from gitexp.index.load import Reconcile, live_signature, load
@@ -44,6 +45,9 @@ from gitexp.record.refs import EXPERIMENTS, RunRef
 
 INDEX = "index.duckdb"
 LOCK = "index.lock"
+SIDECAR = "index.refs.json"  # the ref places' stat data the current snapshot matches (see `ref_dirs`)
+PACKED = "/packed-refs"  # its key there: no sweep name holds a '/'
+RACY = "racy"
 CATALOG = "gitexp"
 
 
@@ -89,8 +93,12 @@ def _open_current(path: Path) -> Any | None:
     return con
 
 
-def list_refs(git: Git) -> dict[RunRef, str]:
-    out = git.run("for-each-ref", "--format=%(refname) %(objectname)", EXPERIMENTS)
+def list_refs(git: Git, sweeps: Iterable[str] | None = None) -> dict[RunRef, str]:
+    """Run refs -> commits: every one, or those of `sweeps` (one `for-each-ref` either way)."""
+    patterns = [EXPERIMENTS] if sweeps is None else [f"{EXPERIMENTS}{sweep}/" for sweep in sorted(sweeps)]
+    if not patterns:
+        return {}
+    out = git.run("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
     refs = {}
     for line in out.splitlines():
         ref, _, commit = line.partition(" ")
@@ -100,27 +108,61 @@ def list_refs(git: Git) -> dict[RunRef, str]:
     return refs
 
 
-def refs_stat(git: Git) -> str | None:
-    """A fingerprint of where refs live, or None when it cannot be trusted (too fresh, reftable)."""
+def ref_dirs(git: Git) -> dict[str, str] | None:
+    """Stat data of every place run refs live: `packed-refs`, and each sweep's folder of loose
+    refs (sweep -> "mtime size inode"). A ref update renames a file in its sweep's folder (or
+    rewrites packed-refs), so an unchanged entry means that sweep's refs are unchanged. An
+    entry younger than a second is RACY (timestamps are coarse): never trusted as unchanged.
+    None where refs live elsewhere (reftable)."""
     if (git.common_dir / "reftable").exists():
         return None
-    entries, now = [], time.time_ns()
-    candidates = [git.common_dir / "packed-refs"]
-    root = git.common_dir / EXPERIMENTS.rstrip("/")
-    try:
-        candidates += [root, *(Path(e.path) for e in os.scandir(root) if e.is_dir(follow_symlinks=False))]
-    except FileNotFoundError:
-        candidates.append(root)
-    for path in candidates:
+    now, found = time.time_ns(), {}
+
+    def add(name: str, path: str | os.PathLike[str]) -> None:
         try:
             info = os.stat(path)
-        except FileNotFoundError:
-            entries.append(f"{path} -")
-            continue
-        if now - info.st_mtime_ns < 1_000_000_000:
-            return None
-        entries.append(f"{path} {info.st_mtime_ns} {info.st_size} {info.st_ino}")
-    return hashlib.sha1("\n".join(entries).encode()).hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        fresh = now - info.st_mtime_ns < 1_000_000_000
+        found[name] = RACY if fresh else f"{info.st_mtime_ns} {info.st_size} {info.st_ino}"
+
+    add(PACKED, git.common_dir / "packed-refs")
+    try:
+        with os.scandir(git.common_dir / EXPERIMENTS.rstrip("/")) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    add(entry.name, entry.path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return found
+
+
+def _snapshot_id(con: Any) -> str:
+    found = con.execute("SELECT value FROM _meta WHERE key = 'snapshot'").fetchall()
+    return found[0][0] if found else ""
+
+
+def _known_dirs(git: Git, snapshot: str) -> dict[str, str] | None:
+    """The ref places' stat data that the snapshot `snapshot` is known to match (the sidecar)."""
+    try:
+        data = json.loads((git.gitexp_dir / SIDECAR).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not snapshot or data.get("snapshot") != snapshot:
+        return None
+    dirs = data.get("dirs")
+    return dirs if isinstance(dirs, dict) else None
+
+
+def _remember_dirs(git: Git, snapshot: str, dirs: dict[str, str] | None) -> None:
+    """Record that `snapshot` matches the refs as `dirs` describes them. A small file beside the
+    index rather than a row inside it: confirming an unchanged index never rewrites the index."""
+    if dirs is None or not snapshot:
+        return
+    path = git.gitexp_dir / SIDECAR
+    tmp = path.with_name(f"{SIDECAR}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    tmp.write_text(json.dumps({"snapshot": snapshot, "dirs": dirs}))
+    os.replace(tmp, path)
 
 
 def _digest(refs: dict[RunRef, str]) -> str:
@@ -129,36 +171,58 @@ def _digest(refs: dict[RunRef, str]) -> str:
 
 @dataclass
 class _Plan:
-    refs: dict[RunRef, str]
+    refs: dict[RunRef, str]  # the refs listed: all of them, or those of `sweeps`
+    sweeps: set[str] | None = None  # the sweeps listed; None: every sweep
     read: dict[RunRef, str] = field(default_factory=dict)  # (re-)read these records
     drop: set[str] = field(default_factory=set)  # run ids leaving the index
+    listed: bool = False  # refs were listed and compared with the snapshot
+    known: dict[str, str] | None = None  # the ref places' stat data the snapshot was known to match
 
     @property
     def empty(self) -> bool:
         return not self.read and not self.drop
 
+    def covers(self, run: RunRef) -> bool:
+        return self.listed and (self.sweeps is None or run.sweep in self.sweeps)
 
-def _plan(git: Git, con: Any | None, refs: dict[RunRef, str] | None, reconcile: Reconcile | None) -> _Plan:
-    """What must change for the snapshot behind `con` (None: no usable one) to match `refs`.
 
-    `refs` None: the stat fingerprint says the refs are the indexed ones; only live runs are checked.
-    """
-    trusted = refs is None
-    plan = _Plan({} if trusted else dict(refs))
+def _changed_sweeps(dirs: dict[str, str] | None, known: dict[str, str] | None) -> set[str] | None:
+    """Sweeps whose refs may have changed since `known`; None: any may have (list them all)."""
+    if dirs is None or known is None or dirs.get(PACKED) == RACY or dirs.get(PACKED) != known.get(PACKED):
+        return None
+    return {name for name in dirs.keys() | known.keys()
+            if name != PACKED and (dirs.get(name) != known.get(name) or dirs.get(name) == RACY)}
+
+
+def _plan(git: Git, con: Any | None, dirs: dict[str, str] | None, reconcile: Reconcile | None) -> _Plan:
+    """What must change for the snapshot behind `con` (None: no usable one) to match the refs.
+
+    Only the sweeps whose ref folders changed since the snapshot are listed (all of them when
+    packed-refs changed or nothing is known), so adding k runs costs O(k), not O(runs)."""
     if con is None:
-        plan.read = dict(plan.refs)
-        return plan
-    stored = [] if trusted else con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall()
-    if not trusted and stored != [(_digest(refs),)]:
-        indexed = dict(con.execute("SELECT run, commit FROM _core").fetchall())
-        plan.read = {r: c for r, c in refs.items() if indexed.pop(r.id, None) != c}
-        plan.drop = set(indexed)
+        refs = list_refs(git)
+        return _Plan(refs, None, read=dict(refs), listed=True)
+    known = _known_dirs(git, _snapshot_id(con)) if dirs is not None else None
+    sweeps = _changed_sweeps(dirs, known)
+    plan = _Plan({}, sweeps, known=known)
+    if sweeps is None or sweeps:
+        plan.refs, plan.listed = list_refs(git, sweeps), True
+        if sweeps is not None:
+            indexed = dict(con.execute("SELECT run, commit FROM _core WHERE sweep IN (SELECT unnest($1::VARCHAR[]))",
+                                       [sorted(sweeps)]).fetchall())
+        elif con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall() != [(_digest(plan.refs),)]:
+            indexed = dict(con.execute("SELECT run, commit FROM _core").fetchall())
+        else:
+            indexed = None  # the listing's digest is the snapshot's: nothing to compare
+        if indexed is not None:
+            plan.read = {r: c for r, c in plan.refs.items() if indexed.pop(r.id, None) != c}
+            plan.drop = set(indexed)
     active = con.execute("""SELECT run, commit, live, info::VARCHAR FROM _core
                             WHERE status IN ('running', 'queued')""").fetchall()
     settled = []
     for run_id, commit, live, info in active:
         run = RunRef(*run_id.split("/", 1))
-        if not trusted and refs.get(run) != commit:
+        if plan.covers(run) and plan.refs.get(run) != commit:
             continue  # gone or moved: already planned
         if live_signature(git, run) != live:
             plan.read[run] = commit  # re-read with its live folder; `_write` reconciles it
@@ -183,50 +247,79 @@ def _locked(git: Git) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None, stat: str | None) -> None:
-    """Write the next snapshot (the current one plus `plan`, or a fresh build) and publish it."""
+BATCH = 5000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
+           dirs: dict[str, str] | None) -> None:
+    """Write the next snapshot (the current one plus `plan`, or a fresh build) and publish it.
+
+    Records stream from one `cat-file --batch` into DuckDB a batch at a time: memory stays
+    bounded by `BATCH` runs however many there are."""
     import duckdb
 
     path = index_path(git)
-    loaded = load(git, plan.read)
-    # live runs too: a live folder may hold a final state its (dead) scheduler failed to commit
-    active = {item.run.ref: item for item in loaded if item.run.live or item.run.status in ("running", "queued")}
-    if reconcile and active:
-        for run in reconcile(git, [item.run for item in active.values()]):
-            active[run.ref].run = run
-            plan.refs[run.ref] = run.commit
     for stale in git.gitexp_dir.glob(f"{INDEX}.*.tmp"):  # left by a writer that died
         stale.unlink(missing_ok=True)
     tmp = path.with_name(f"{INDEX}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     if base is not None:
         shutil.copyfile(path, tmp)
+    full = base is None or plan.sweeps is None
+    snapshot = uuid.uuid4().hex
     try:
         con = duckdb.connect(str(tmp))
         try:
+            gone = sorted(plan.drop | {r.id for r in plan.read})
             if base is None:
                 con.execute(schema.DDL)
             else:
-                gone = sorted(plan.drop | {r.id for r in plan.read})
                 for table in ("_core", "_kv", "series"):
                     con.execute(f"DELETE FROM {table} WHERE run IN (SELECT unnest($1::VARCHAR[]))", [gone])
             with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
-                schema.insert(con, schema.write_rows(loaded, Path(folder)))
+                for batch in _batches(load(git, plan.read), BATCH):
+                    _settle(git, batch, plan, reconcile)
+                    schema.insert(con, schema.write_rows(batch, Path(folder)))
             from gitexp.record import remote  # which runs were pulled, and from where
 
-            pulled = remote.origins(git, plan.refs)
-            con.execute("DELETE FROM _origin")
+            pulled = remote.origins(git, plan.refs if full else dict(plan.read))
+            con.execute("DELETE FROM _origin" if full else
+                        "DELETE FROM _origin WHERE run IN (SELECT unnest($1::VARCHAR[]))", [] if full else [gone])
             if pulled:
                 con.execute("INSERT INTO _origin SELECT unnest($1), unnest($2)",
                             [[run.id for run in pulled], list(pulled.values())])
-            schema.rebuild_runs(con)
-            con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', $2), ('refs_stat', $3)",
-                        [schema.VERSION, _digest(plan.refs), stat or ""])
+            schema.rebuild_runs(con, None if base is None else gone)
+            con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', $2), ('snapshot', $3)",
+                        [schema.VERSION, _digest(plan.refs) if full else "", snapshot])
             con.execute("CHECKPOINT")
         finally:
             con.close()
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    _remember_dirs(git, snapshot, dirs)
+
+
+def _settle(git: Git, batch: list[Any], plan: _Plan, reconcile: Reconcile | None) -> None:
+    """Reconcile the batch's live runs: a live folder may hold a final state its (dead)
+    scheduler failed to commit, and a run whose scheduler died becomes `lost`."""
+    active = {item.run.ref: item for item in batch if item.run.live or item.run.status in ("running", "queued")}
+    if reconcile and active:
+        for run in reconcile(git, [item.run for item in active.values()]):
+            item = active[run.ref]
+            if run is not item.run:
+                item.run, item.info_json, item.metrics_json = run, None, None
+            plan.refs[run.ref] = run.commit
 
 
 def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
@@ -239,23 +332,28 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     if reconcile is None:
         from gitexp.record.recorder import reconcile
     path = index_path(git)
-    stat = refs_stat(git)  # taken before listing: a change after it makes the next read re-list
+    dirs = ref_dirs(git)  # taken before listing: a change after it makes the next read look again
     con = _open_current(path)
+    planned: tuple[str, _Plan] | None = None
     if con is not None:
-        stored = con.execute("SELECT value FROM _meta WHERE key = 'refs_stat'").fetchall()
-        trusted = stat is not None and stored == [(stat,)]
-        refs = None if trusted else list_refs(git)
-        # An unchanged index whose stat data is stale is rewritten once, so later reads are cheap.
-        if _plan(git, con, refs, reconcile).empty and (trusted or stat is None):
+        plan = _plan(git, con, dirs, reconcile)
+        if plan.empty:
+            if plan.listed and plan.known != dirs:  # confirmed unchanged: later reads need not list
+                _remember_dirs(git, _snapshot_id(con), dirs)
             return con
+        planned = (_snapshot_id(con), plan)
         con.close()
     with _locked(git):
         base = _open_current(path)  # another writer may have moved it on while we waited
         try:
-            plan = _plan(git, base, list_refs(git), reconcile)
-            stored = base.execute("SELECT value FROM _meta WHERE key = 'refs_stat'").fetchall() if base else []
-            if not plan.empty or (stat and stored != [(stat,)]):
-                _write(git, base, plan, reconcile, stat)
+            if planned and base is not None and _snapshot_id(base) == planned[0]:
+                plan = planned[1]  # nobody wrote meanwhile: what we listed is still the news
+            else:
+                plan = _plan(git, base, dirs, reconcile)
+            if not plan.empty or base is None:
+                _write(git, base, plan, reconcile, dirs)
+            elif plan.listed and plan.known != dirs:
+                _remember_dirs(git, _snapshot_id(base), dirs)
         finally:
             if base is not None:
                 base.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -84,6 +85,37 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
         raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: "
                                f"{last_line(proc.stderr)}")
     return new
+
+
+PACK_LOOSE = 100  # loose run refs that make `pack_refs` pack them (a launch calls it when it ends)
+
+
+def loose_run_refs(git: Git) -> int:
+    """How many run refs are loose files (each costs a file read in every listing)."""
+    root = git.common_dir / EXPERIMENTS.rstrip("/")
+    count = 0
+    try:
+        sweeps = [entry.path for entry in os.scandir(root) if entry.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for sweep in sweeps:
+        with os.scandir(sweep) as entries:
+            count += sum(1 for entry in entries if entry.is_file(follow_symlinks=False))
+    return count
+
+
+def pack_refs(git: Git, threshold: int = PACK_LOOSE) -> bool:
+    """Move loose run refs into `packed-refs`, git's own one-file store, once `threshold` of
+    them are loose: `for-each-ref refs/experiments` then reads one sorted file instead of 100k
+    files. The refs' values never change. Git >= 2.42 packs only `refs/experiments/`; an older
+    git packs every loose ref, as `git gc` does (values unchanged, other refs untouched otherwise).
+    Returns True when it packed."""
+    if (git.common_dir / "reftable").exists() or loose_run_refs(git) < threshold:
+        return False
+    proc = git.call("pack-refs", "--include", f"{EXPERIMENTS}*")
+    if proc.returncode == 129:  # git before 2.42: no --include
+        proc = git.call("pack-refs", "--all")
+    return proc.returncode == 0
 
 
 def delete_ref(git: Git, run: RunRef, old: str) -> None:
@@ -194,8 +226,12 @@ def series_of(git: Git, cat: CatFile, run: Run) -> list[dict[str, Any]]:
 
 
 def resolve(git: Git, text: str, runs: dict[RunRef, str] | None = None) -> tuple[RunRef, str]:
-    """A RUN argument -> (ref, commit): `sweep/name`, a bare name if unique, or a commit prefix."""
-    runs = list_runs(git) if runs is None else runs
+    """A RUN argument -> (ref, commit): `sweep/name`, a bare name if unique, or a commit prefix.
+
+    Without `runs` it asks git about this one name (see `_lookup`), never listing every run:
+    at 100k runs a full listing costs a second, a lookup a few milliseconds."""
+    if runs is None:
+        return _lookup(git, text)
     if "/" in text:
         sweep, _, name = text.partition("/")
         hit = runs.get(RunRef(sweep, name))
@@ -206,13 +242,66 @@ def resolve(git: Git, text: str, runs: dict[RunRef, str] | None = None) -> tuple
     if len(by_name) == 1:
         return by_name[0]
     if len(by_name) > 1:
-        choices = ", ".join(sorted(r.id for r, _ in by_name))
-        raise RunNotFoundError(f"run name {text!r} is ambiguous: {choices}")
-    lowered = text.lower()
-    if len(lowered) >= 4 and all(ch in "0123456789abcdef" for ch in lowered):
-        by_sha = [(r, c) for r, c in runs.items() if c.startswith(lowered)]
+        raise _ambiguous_name(text, [r for r, _ in by_name])
+    if _hex_prefix(text):
+        by_sha = [(r, c) for r, c in runs.items() if c.startswith(text.lower())]
         if len(by_sha) == 1:
             return by_sha[0]
         if len(by_sha) > 1:
             raise RunNotFoundError(f"commit prefix {text!r} is ambiguous")
     raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
+
+
+def _hex_prefix(text: str) -> bool:
+    return len(text) >= 4 and all(ch in "0123456789abcdef" for ch in text.lower())
+
+
+def _ambiguous_name(text: str, refs: list[RunRef]) -> RunNotFoundError:
+    return RunNotFoundError(f"run name {text!r} is ambiguous: {', '.join(sorted(r.id for r in refs))}")
+
+
+def _matching(git: Git, *args: str) -> list[tuple[RunRef, str]]:
+    out = git.run("for-each-ref", "--format=%(refname) %(objectname)", *args)
+    found = []
+    for line in out.splitlines():
+        ref, _, sha = line.partition(" ")
+        run = RunRef.from_ref(ref)
+        if run:
+            found.append((run, sha))
+    return found
+
+
+def _lookup(git: Git, text: str) -> tuple[RunRef, str]:
+    """`sweep/name`: read that one ref. A bare name: the refs matching `*/<name>` (git filters
+    them; packed refs make that a scan of one file, see `pack`). A commit prefix: the objects
+    git knows by that prefix, then the run refs pointing at one of them."""
+    if "/" in text:
+        sweep, _, name = text.partition("/")
+        if _valid(sweep) and _valid(name):  # any object: a ref at a blob is a broken record, not no run
+            proc = git.call("rev-parse", "--verify", "-q", RunRef(sweep, name).ref)
+            if proc.returncode == 0 and proc.stdout.strip():
+                return RunRef(sweep, name), proc.stdout.decode().strip()
+        raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
+    if _valid(text):
+        by_name = _matching(git, f"{EXPERIMENTS}*/{text}")
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            raise _ambiguous_name(text, [r for r, _ in by_name])
+    if _hex_prefix(text):
+        proc = git.call("rev-parse", f"--disambiguate={text.lower()}")
+        objects = proc.stdout.decode().split() if proc.returncode == 0 else []
+        by_sha = _matching(git, *(f"--points-at={sha}" for sha in objects), EXPERIMENTS) if objects else []
+        if len(by_sha) == 1:
+            return by_sha[0]
+        if len(by_sha) > 1:
+            raise RunNotFoundError(f"commit prefix {text!r} is ambiguous")
+    raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
+
+
+def _valid(name: str) -> bool:
+    """A sweep or run name as refs.py allows them: safe to put into a ref name or a pattern."""
+    return bool(_NAME.match(name)) and ".." not in name and not name.endswith(".lock")
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")

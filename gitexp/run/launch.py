@@ -424,5 +424,6 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
             hooks.flush()
         finally:
             hooks.close()
+    store.pack_refs(git)  # keeps listings of 100k runs cheap: one packed file, not 100k loose refs
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
     return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned))
