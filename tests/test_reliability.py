@@ -76,11 +76,11 @@ def test_two_sweeps_queries_and_the_language_server_at_once(repo):
     repo.write("a.yml", SLEEPY)
     repo.write("b.yml", SLEEPY.replace("0.4]", "0.2]"))
     env = {**os.environ, **GIT_ENV}
+    client = LspClient(repo.path)
+    client.start(repo.path)  # before the sweeps: on a busy machine they could end before it is up
     sweeps = [subprocess.Popen([sys.executable, "-m", "gitexp", "run", name, "-j", "3"], cwd=repo.path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("a.yml", "b.yml")]
-    client = LspClient(repo.path)
     try:
-        client.start(repo.path)
         answers = 0
         while any(p.poll() is None for p in sweeps):
             query = repo.gitexp("query", "select sweep, count(*) group by sweep", "--format", "json")
