@@ -24,13 +24,13 @@ from gitexp.record.git import Git
 from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from gitexp.record.refs import RunRef, check_name
 from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+from gitexp.record.writer import RecordWriter
 from gitexp.run import control, gpus
 from gitexp.run.backends.job import Job
 from gitexp.run.executor import Process, Reaper
 from gitexp.run.ledger import FileLedger
 from gitexp.run.progress import Watched
 from gitexp.run.scheduler import Placement, Scheduler, Slots, Task
-from gitexp.record.writer import RecordWriter
 from gitexp.track import artifacts, stdout_metrics, tensorboard
 
 DEFAULT_LIVE_INTERVAL = 30.0
