@@ -191,9 +191,11 @@ def run(
 @app.command()
 def ps(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List queued and running runs of every sweep (runs of a dead scheduler become lost)."""
+    from gitexp.index.live import live_runs
     from gitexp.run import control
 
-    rows = control.ps(_repo())
+    git = _repo()
+    rows = control.ps(git, live_runs(git))
     if as_json:
         _print_json(rows)
         return

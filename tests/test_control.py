@@ -123,3 +123,28 @@ def test_two_sweeps_launched_at_once_share_the_gpu_through_one_ledger(repo, tmp_
     peers = [json.loads(line)["peers"] for out, _ in outputs for line in out.splitlines() if '"peers"' in line]
     assert len(peers) == 4 and max(peers) <= 3
     assert json.loads((repo.path / ".git/gitexp/gpus.json").read_text()) == []
+
+
+def test_ps_reads_the_index_live_rows_not_every_record(repo, monkeypatch):
+    import recordgen
+    from gitexp.index.live import live_runs
+    from gitexp.record import liveness
+    from gitexp.record.git import Git, open_repo
+    from gitexp.run import control
+
+    here = {"scheduler": liveness.owner()}  # this process: alive, so the runs stay running
+    records = recordgen.synthetic(20, sweeps=2)
+    records += [recordgen.Record("live", f"r{i}", {"lr": i}, {"acc": 0.1 * i}, status=status, info=here)
+                for i, status in enumerate(("running", "queued"))]
+    recordgen.write(repo.path, records)
+    git = open_repo(repo.path)
+    expected = control.ps(git)  # every record read
+    assert [r["run"] for r in expected] == ["live/r0", "live/r1"]
+    live_runs(git)  # builds the index
+    spawned = []
+    real = Git.spawn
+    monkeypatch.setattr(Git, "spawn", lambda self, *args: spawned.append(args) or real(self, *args))
+    fresh = control.ps(git, live_runs(git))
+    assert [{k: v for k, v in r.items() if k != "elapsed"} for r in fresh] == \
+           [{k: v for k, v in r.items() if k != "elapsed"} for r in expected]
+    assert not [args for args in spawned if args[:1] == ("cat-file",)]  # no record was read

@@ -290,13 +290,43 @@ def _lookup(git: Git, text: str) -> tuple[RunRef, str]:
             raise _ambiguous_name(text, [r for r, _ in by_name])
     if _hex_prefix(text):
         proc = git.call("rev-parse", f"--disambiguate={text.lower()}")
-        objects = proc.stdout.decode().split() if proc.returncode == 0 else []
-        by_sha = _matching(git, *(f"--points-at={sha}" for sha in objects), EXPERIMENTS) if objects else []
+        by_sha = _runs_at(git, proc.stdout.decode().split() if proc.returncode == 0 else [])
         if len(by_sha) == 1:
             return by_sha[0]
         if len(by_sha) > 1:
             raise RunNotFoundError(f"commit prefix {text!r} is ambiguous")
     raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
+
+
+def _runs_at(git: Git, objects: list[str]) -> list[tuple[RunRef, str]]:
+    """The run refs pointing at one of `objects`. A record commit names its run in its message
+    (`gitexp: <sweep>/<run> ...`), which one ref read confirms; only a commit written some
+    other way (or a ref that moved on) costs a listing of the run refs."""
+    if not objects:
+        return []
+    out = git.call("cat-file", "--batch", input="".join(f"{sha}\n" for sha in objects).encode()).stdout
+    found, unsure, at = [], [], 0
+    while at < len(out):
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) < 3:
+            continue  # missing
+        sha, kind, size = header[0].decode(), header[1], int(header[2])
+        body, at = out[at:at + size], at + size + 1
+        if kind != b"commit":
+            continue
+        words = body.partition(b"\n\n")[2].split(maxsplit=2)
+        run = RunRef.from_ref(EXPERIMENTS + words[1].decode(errors="replace")) \
+            if len(words) > 1 and words[0] == b"gitexp:" else None
+        if run and _valid(run.sweep) and _valid(run.name) and git.rev_parse(run.ref) == sha:
+            found.append((run, sha))
+        else:
+            unsure.append(sha)
+    if unsure:
+        wanted = set(unsure)
+        found += [(run, sha) for run, sha in _matching(git, EXPERIMENTS) if sha in wanted]
+    return found
 
 
 def _valid(name: str) -> bool:

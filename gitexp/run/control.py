@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from gitexp.errors import GitexpError, RunNotFoundError
 from gitexp.record import model as record, store, view
@@ -52,11 +52,14 @@ class StopRequests:
 # -- ps ------------------------------------------------------------------------------------
 
 
-def ps(git: Git) -> list[dict[str, Any]]:
-    """Runs that are queued or running in any sweep (records of dead schedulers become `lost`)."""
+def ps(git: Git, runs: Iterable[store.Run] | None = None) -> list[dict[str, Any]]:
+    """Runs that are queued or running in any sweep (records of dead schedulers become `lost`).
+
+    `runs`: the live runs as the index holds them (`index.live_runs`); without them every
+    record is read."""
     rows = []
     now = time.time()
-    for run in view.load_all(git):
+    for run in view.load_all(git) if runs is None else runs:
         if run.status not in LIVE:
             continue
         started = record.parse_iso(run.info.get("started"))
