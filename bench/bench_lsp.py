@@ -1,7 +1,7 @@
-"""Language server benchmark: `gitexp/runs` response times over stdio at 10k runs, warm.
+"""Language server benchmark: response times over stdio, warm, and the server's memory.
 
-    python bench/bench_lsp.py            # 10k runs
-    python bench/bench_lsp.py 1000 10000
+    python bench/bench_lsp.py                          # 10k runs, light records
+    python bench/bench_lsp.py 1000 10000 100000 --heavy
 
 Records are written with `git fast-import` in the documented format (tests/recordgen.py:
 10 sweeps, 5 params, 2 metrics each). A real `gitexp lsp` process is driven by a pygls
@@ -10,11 +10,17 @@ shape below is timed REPEAT times, round trip included: `new` is its first (unca
 `repeat` the median of the rest (answered from the server's cache until runs change).
 Goal: warm `gitexp/runs` < 200 ms. The ratio is `new` against the in-process
 `index.list_runs` + `list_sweeps` calls it wraps, i.e. what the protocol adds.
+`--heavy`: records of the shape real sweeps have (20 params, 10 metrics, 2 curves; the
+cached repositories of bench/bench_scale.py, refs packed as a sweep leaves them).
+Then the requests about one run — `gitexp/run`, `gitexp/diff`, `gitexp/series` for 5 runs
+(goals < 30, 30 and 50 ms: O(1) in the number of runs) — and the server's resident memory
+after paging through every run 100 at a time (goal < 200 MB).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,10 +28,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recordgen  # noqa: E402
 
 REPEAT = 20
 GOAL_MS = 200.0
+RSS_GOAL_MB = 200.0
 SHAPES = {
     "first page (newest)": {"limit": 100},
     "sorted by acc": {"sort": "acc", "limit": 100},
@@ -59,14 +67,59 @@ def _direct(repo: Path, params: dict) -> float:
     return statistics.median(times)
 
 
-async def bench(count: int) -> None:
+ONE_RUN = {"gitexp/run": {"run": "sweep3/run503"}, "gitexp/diff": {"a": "sweep3/run503", "b": "sweep4/run604"},
+           "gitexp/series": {"runs": [f"sweep{i}/run{500 + i}" for i in range(5)], "keys": ["loss", "acc"]}}
+ONE_RUN_GOAL_MS = {"gitexp/run": 30.0, "gitexp/diff": 30.0, "gitexp/series": 50.0}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def one_run_requests(client) -> None:
+    """Requests about one run (or five): O(1) in the number of runs."""
+    print(f"{'one-run request':<22} {'median':>9}  goal")
+    for method, params in ONE_RUN.items():
+        times = []
+        for _ in range(REPEAT):
+            start = time.perf_counter()
+            await client.protocol.send_request_async(method, params)
+            times.append((time.perf_counter() - start) * 1000)
+        median = statistics.median(times)
+        goal = ONE_RUN_GOAL_MS[method]
+        print(f"{method:<22} {median:>7.1f}ms  < {goal:.0f} ms {'ok' if median < goal else 'SLOW'}")
+
+
+async def page_through(client, count: int) -> None:
+    """Every run, a page of 100 at a time, as a sidebar scrolled to the end; then the server's memory."""
+    pid = client._server.pid  # the `gitexp lsp` process
+    for offset in range(0, count, 100):
+        await client.protocol.send_request_async("gitexp/runs", {"offset": offset, "limit": 100})
+    print(f"resident memory after paging through {count} runs: {_rss_mb(pid):.0f} MB "
+          f"(goal < {RSS_GOAL_MB:.0f} MB)")
+
+
+async def bench(count: int, heavy: bool = False) -> None:
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
     from pygls.uris import from_fs_path
 
     with tempfile.TemporaryDirectory(prefix="gitexp-bench-lsp-") as tmp:
-        repo = recordgen.init_repo(Path(tmp) / "repo")
-        recordgen.write(repo, recordgen.synthetic(count))
+        if heavy:
+            from bench_scale import repo_for
+
+            repo = Path(tmp) / "repo"
+            shutil.copytree(repo_for(count, 20), repo, symlinks=True)
+            from gitexp.record import store
+            from gitexp.record.git import open_repo
+
+            store.pack_refs(open_repo(repo))
+        else:
+            repo = recordgen.init_repo(Path(tmp) / "repo")
+            recordgen.write(repo, recordgen.synthetic(count))
         client = LanguageClient("bench", "1")
         await client.start_io(sys.executable, "-m", "gitexp", "lsp")
         await client.initialize_async(types.InitializeParams(
@@ -85,15 +138,19 @@ async def bench(count: int) -> None:
             direct = _direct(repo, params)
             verdict = "ok" if first < GOAL_MS else "SLOW (new)" if median < GOAL_MS else "SLOW"
             print(f"{name:<22} {first:>7.1f}ms {median:>7.1f}ms {direct:>7.1f}ms {first / direct:>5.2f}x  {verdict}")
+        if heavy:
+            await one_run_requests(client)
+            await page_through(client, count)
         await client.shutdown_async(None)
         client.exit(None)
         await client.stop()
 
 
 def main() -> None:
-    counts = [int(arg) for arg in sys.argv[1:]] or [10_000]
+    heavy = "--heavy" in sys.argv[1:]
+    counts = [int(arg) for arg in sys.argv[1:] if arg != "--heavy"] or [10_000]
     for count in counts:
-        asyncio.run(bench(count))
+        asyncio.run(bench(count, heavy))
 
 
 if __name__ == "__main__":
