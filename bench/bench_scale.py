@@ -136,7 +136,7 @@ def bench(count: int, epochs: int, baseline: Path | None) -> None:
     from gitexp.record import store
     from gitexp.record.git import open_repo
 
-    store.pack_refs(open_repo(mine.repo))  # what a sweep leaves behind
+    store.pack_refs(open_repo(mine.repo))  # what a sweep of this gitexp leaves behind
     sides = [mine]
     if baseline:
         sides.append(Side("baseline", copy_of(source, f"base-{count}-{epochs}"), baseline.resolve()))
