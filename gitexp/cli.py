@@ -69,7 +69,7 @@ def _age(iso: str | None) -> str:
 
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "queued": "dim",
-                "cancelled": "yellow", "lost": "magenta"}
+                "cancelled": "yellow", "lost": "magenta", "pruned": "blue"}
 
 
 def _print_version(value: bool) -> None:
@@ -112,6 +112,11 @@ def run(
     backend: str = typer.Option("local", "--backend", help="Where runs execute: local, ray, or farm (Slurm / runx FARM)."),
     address: Optional[str] = typer.Option(None, "--address", metavar="HOST:PORT",
                                           help="--backend ray: the cluster (default: Ray's own lookup, else a local one)."),
+    search: Optional[str] = typer.Option(None, "--search", metavar="SAMPLER",
+                                         help="Adaptive search: tpe, gp, cmaes, random or grid (overrides SEARCH)."),
+    trials: Optional[int] = typer.Option(None, "--trials", help="Trials in the search (more than done: extend it)."),
+    objective: Optional[str] = typer.Option(None, "--objective", metavar="METRIC[:max|min]",
+                                            help="The metric the search optimises."),
 ) -> None:
     """Expand a sweep, snapshot the code once, and run every job."""
     from gitexp.run import detach as detacher
@@ -124,6 +129,10 @@ def run(
         only=tuple(only), exclude=tuple(exclude), allow_large=yes, resume=resume, live_interval=live_interval,
         gpus=gpus,
     )
+    if search is not None or trials is not None or objective is not None:
+        from gitexp.sweep.search import CommandLine
+
+        options.search = CommandLine(search, trials, objective)
     if dry_run:
         for line in launcher.dry_run(git, sweep_file, options):
             sys.stdout.write(line + "\n")
@@ -148,7 +157,12 @@ def run(
         stream.flush()
 
     def on_queued(runs) -> None:
-        err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
+        if loaded.search is not None:
+            plan = loaded.search
+            err.print(f"gitexp: search [bold]{runs[0].sweep}[/]: {plan.sampler}, {plan.trials} trials, "
+                      f"{plan.objective} ({plan.direction})")
+        else:
+            err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
         detacher.announce_queued(runs)
         progress.queued(runs)
 
@@ -166,6 +180,11 @@ def run(
             options.backend.close()
     if result.skipped:
         err.print(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
+    if result.search is not None:
+        best = result.search["best"]
+        err.print(f"gitexp: search {result.sweep}: {result.search['trials']}/{result.search['budget']} trials done"
+                  + (f"; best {best['run']} = {_fmt(best['value'])} ({', '.join(f'{k}={_fmt(v)}' for k, v in best['params'].items())})"
+                     if best else ""), markup=False)
     if not result.outcomes:
         return
     table = Table(title=f"sweep {result.sweep}", title_justify="left", box=None)

@@ -35,8 +35,8 @@ SERIES_JSONL = "metrics.jsonl"
 OUTPUT_LOG = "output.log"
 SUMMARY_OVERRIDES = "summary.json"  # live-only: values set through gitexp.summary[...]
 
-STATUSES = ("queued", "running", "completed", "failed", "cancelled", "lost")
-FINAL_STATUSES = ("completed", "failed", "cancelled", "lost")
+STATUSES = ("queued", "running", "completed", "failed", "cancelled", "lost", "pruned")
+FINAL_STATUSES = ("completed", "failed", "cancelled", "lost", "pruned")  # pruned: a search trial stopped early
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
 ENV_RUN = "GITEXP_RUN"  # "<sweep>/<run>"

@@ -58,6 +58,7 @@ class LaunchOptions:
     backend: Any = None  # a gitexp.run.backends.job.Backend (ray, farm); None runs local processes
     gpus: str | None = None  # --gpus 0,2 | all | none
     progress: Any = None  # a gitexp.progress.Progress told of every start and end
+    search: Any = None  # a gitexp.sweep.search.CommandLine: --search / --trials / --objective
 
 
 @dataclass
@@ -77,10 +78,12 @@ class LaunchResult:
     skipped: list[RunRef]
     interrupted: bool
     unrecorded: list[RunRef] = field(default_factory=list)  # refs someone else moved: records not written
+    search: dict[str, Any] | None = None  # a search's study: its best trial and how many ran
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and not self.unrecorded and all(o.status == "completed" for o in self.outcomes)
+        return not self.interrupted and not self.unrecorded and all(
+            o.status in ("completed", "pruned") for o in self.outcomes)
 
 
 def load(path: str | os.PathLike[str], options: LaunchOptions):
@@ -92,9 +95,13 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
     sweep = load_sweep(
         path, name=options.name, sets=options.sets, sweep_overrides=options.sweep_overrides,
         sample=options.sample, seed=options.seed, only=options.only, exclude=options.exclude,
-        allow_large=options.allow_large,
+        allow_large=options.allow_large, search=options.search,
     )
     check_name(sweep.name, "sweep")
+    if sweep.search is not None:
+        from gitexp.run import search  # Optuna is imported only when a search runs
+
+        search.require(sweep)  # Optuna missing: one line naming the extra, before anything is written
     if sweep.options.get("metrics"):
         try:  # bad regexes fail before any write
             stdout_metrics.compile_patterns(sweep.options["metrics"])
@@ -106,6 +113,10 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
 def dry_run(git: Git, path: str | os.PathLike[str], options: LaunchOptions) -> list[str]:
     """One line per run: the command exactly as it would execute."""
     sweep = load(path, options)
+    if sweep.search is not None:
+        from gitexp.run import search  # Optuna is imported only when a search runs
+
+        return search.describe(sweep)
     names = _assign_names(sweep.name, sweep.runs, store.list_runs(git, sweep.name))
     lines = []
     for spec, run in zip(sweep.runs, names):
@@ -172,6 +183,8 @@ class _Launch:
         self.environment = environment.capture()  # per launch: reading package metadata is not free
         self.writer = RecordWriter(git)  # every record write after `queue` goes through it
         self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
+        self.pruned: dict[RunRef, dict[str, Any]] = {}  # search trials the pruner stopped: how and where
+        self.extra_info: dict[RunRef, dict[str, Any]] = {}  # run.json fields a search adds (trial, search)
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]],
@@ -183,17 +196,10 @@ class _Launch:
             fresh_refs = iter(_assign_names(self.sweep.name, fresh, existing))
             writes, runs = [], []
             with contextlib.ExitStack() as stack:  # a cat-file process only when resuming runs
-                cat = stack.enter_context(self.git.cat_file()) if any(rerun for _, rerun in plan) else None
+                cat = stack.enter_context(self.git.cat_file()) if any(r and r[1] for _, r in plan) else None
                 for spec, rerun in plan:
                     run, old = rerun if rerun else (next(fresh_refs), None)
-                    self._place_folder(run)
-                    info = self._initial_info(run, spec)
-                    if old and cat:
-                        info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
-                    self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
-                    self.specs[run], self.infos[run] = spec, info
-                    writes.append(store.RecordWrite(run, self.snapshot.commit, old, store.record_files(
-                        info, {}, b"", b""), f"gitexp: {run} queued"))
+                    writes.append(self._queued(spec, run, old, cat))
                     runs.append(run)
             try:
                 self.writer.seed(store.write_records(self.git, writes))
@@ -204,6 +210,29 @@ class _Launch:
                 existing = None  # another launch took names: look again
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
+
+    def queue_one(self, spec, run: RunRef, old: str | None) -> None:
+        """One run's `queued` record (a search trial, asked for when a slot freed); raises
+        RefConflictError if someone else holds the name, leaving every other run as it was."""
+        with contextlib.ExitStack() as stack:
+            cat = stack.enter_context(self.git.cat_file()) if old else None
+            write = self._queued(spec, run, old, cat)
+        try:
+            self.commits.update(store.write_records(self.git, [write]))
+        except RefConflictError:
+            self.specs.pop(run, None)
+            self.infos.pop(run, None)
+            raise
+
+    def _queued(self, spec, run: RunRef, old: str | None, cat) -> store.RecordWrite:
+        self._place_folder(run)
+        info = self._initial_info(run, spec)
+        if old and cat:
+            info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
+        self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
+        self.specs[run], self.infos[run] = spec, info
+        return store.RecordWrite(run, self.snapshot.commit, old, store.record_files(info, {}, b"", b""),
+                                 f"gitexp: {run} queued")
 
     def _place_folder(self, run: RunRef) -> None:
         """With runx's LOGROOT set, the run folder lives under it; the usual place becomes a link
@@ -228,7 +257,8 @@ class _Launch:
             run, self.snapshot, commands, spec.params, cwd=cwd, logdir=logdir,
             environment=_with_seed(self.environment, spec.params), user=environment.user(),
             scheduler=liveness.owner(), resources=spec.resources,
-            sweep_file=str(self.sweep.path) if self.sweep.path else None, sweep_hash=self.sweep.content_hash)
+            sweep_file=str(self.sweep.path) if self.sweep.path else None, sweep_hash=self.sweep.content_hash,
+            ) | self.extra_info.get(run, {})
 
     # -- scheduler hooks ----------------------------------------------------------
     def start(self, task: Task, placement: Placement) -> Process:
@@ -282,7 +312,10 @@ class _Launch:
         data = output.close()
         info["where"] = getattr(process, "where", None) or info.get("where")  # remote: known once it ran
         ended = time.time()
-        if cancelled:
+        if cancelled and run in self.pruned:
+            status = "pruned"  # stopped the way `gitexp kill` stops a run, by the search's pruner
+            info["pruned"] = self.pruned[run]
+        elif cancelled:
             status = "cancelled"
             self.stops.clear(run)
         elif getattr(process, "lost", None):  # a remote backend lost the job (node died)
@@ -318,7 +351,7 @@ class _Launch:
         return None
 
     def stop_requests(self) -> set[RunRef]:
-        return self.stops.pending(self.sweep.name) | self.abandoned
+        return self.stops.pending(self.sweep.name) | self.abandoned | set(self.pruned)
 
     def cancel_queued(self, task: Task) -> None:
         run: RunRef = task.key
@@ -397,6 +430,10 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
 
     `sweep` is the file already expanded by `load` (the CLI checks it before starting a backend)."""
     sweep = sweep or load(path, options)
+    if sweep.search is not None:
+        from gitexp.run import search  # Optuna is imported only when a search runs
+
+        return search.run_search(git, sweep, options, on_queued)
     existing = store.list_runs(git, sweep.name)
     if options.resume:
         plan, skipped = _resume_plan(git, sweep, existing)

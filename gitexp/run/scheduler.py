@@ -92,6 +92,19 @@ class JobHooks(Protocol):
         """Keys of runs someone asked to stop (`gitexp kill`); they end as cancelled."""
 
 
+class TaskSource(Protocol):
+    """Tasks made only when a slot is free (an adaptive search asks its sampler then, not before)."""
+
+    def more(self) -> bool:
+        """Whether more tasks will come (False ends the run once the queue is empty)."""
+
+    def peek(self) -> Task:
+        """The next task's key and resources, so the slots can place it; nothing decided yet."""
+
+    def take(self, task: Task, placement: Placement) -> Task | None:
+        """Make the peeked task real now that it has a slot; None: nothing to run after all."""
+
+
 class Scheduler:
     def __init__(self, slots: Slots, hooks: JobHooks, timeout: float | None = None):
         self.slots = slots
@@ -102,13 +115,15 @@ class Scheduler:
         self._escalated = 0
         self._stopping: dict[int, float] = {}  # pid -> when SIGTERM was sent (timeout or kill)
         self._killed: set[Any] = set()  # keys stopped by request: recorded as cancelled
+        self.source: TaskSource | None = None
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.interrupts += 1
 
-    def run(self, tasks: list[Task]) -> bool:
-        """Run every task; False when the user interrupted."""
+    def run(self, tasks: list[Task], source: TaskSource | None = None) -> bool:
+        """Run every task (then what `source` makes, one per freed slot); False when the user interrupted."""
         queue = list(tasks)
+        self.source = source
         running: dict[int, tuple[Task, Placement, Process]] = {}
         with _Wakeup() as wakeup:
             previous = {}
@@ -116,7 +131,7 @@ class Scheduler:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     previous[sig] = signal.signal(sig, self._on_signal)
             try:
-                while queue or running:
+                while queue or running or self._more():
                     # reap first: a slot freed by a job that just ended is refilled in the same turn
                     self._reap(queue, running)
                     if self.interrupts:
@@ -129,7 +144,7 @@ class Scheduler:
                         self._fill(queue, running)
                     self.slots.observe({pid: (t, p) for pid, (t, p, _) in running.items()})
                     self.hooks.tick(list(running.values()))
-                    if queue or running:
+                    if queue or running or self._more():
                         wakeup.wait(POLL_SECONDS)
             finally:
                 for sig, handler in previous.items():
@@ -149,6 +164,20 @@ class Scheduler:
             queue.pop(index)
             process = self.hooks.start(task, placement)
             running[process.pid] = (task, placement, process)
+        while not queue and self._more():
+            task = self.source.peek()
+            placement = self.slots.acquire(task)
+            if placement is None:
+                break
+            made = self.source.take(task, placement)
+            if made is None:
+                self.slots.release(task, placement, None)
+                break
+            process = self.hooks.start(made, placement)
+            running[process.pid] = (made, placement, process)
+
+    def _more(self) -> bool:
+        return self.source is not None and not self.interrupts and self.source.more()
 
     def _reap(self, queue: list[Task], running: dict) -> None:
         for pid in list(running):

@@ -16,7 +16,7 @@ from gitexp.record.refs import sanitize
 from gitexp.sweep import mlrunner, runx
 from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
 from gitexp.sweep.model import RunSpec, Sweep
-from gitexp.sweep.plan import Axis, Draft, Plan, combinations, name_runs
+from gitexp.sweep.plan import Axis, Draft, Plan, combinations, dist_from_text, name_runs
 from gitexp.sweep.scripts import script_arguments, unknown_flags
 from gitexp.sweep.yamlfile import Doc, compose, read_input_file
 
@@ -25,7 +25,7 @@ MAX_RETRIES = 10  # more needs --yes
 
 
 def load_sweep(path, *, name=None, sets=(), sweep_overrides=(), sample=None, seed=0, only=(), exclude=(),
-               max_runs=10_000, allow_large=False, title=None) -> Sweep:
+               max_runs=10_000, allow_large=False, title=None, search=None) -> Sweep:
     """Expand a sweep file into runs; raises SweepError ('file:line:col: message') on any error."""
     path = Path(path)
     data = read_input_file(path, "sweep file")
@@ -36,22 +36,23 @@ def load_sweep(path, *, name=None, sets=(), sweep_overrides=(), sample=None, see
     return expand_sweep_text(data.decode("utf-8", errors="replace"), path, name=name, sets=sets,
                              sweep_overrides=sweep_overrides, sample=sample, seed=seed, only=only,
                              exclude=exclude, max_runs=max_runs, allow_large=allow_large, title=title,
-                             content_hash=hashlib.sha256(data).hexdigest())
+                             content_hash=hashlib.sha256(data).hexdigest(), search=search)
 
 
 def expand_sweep_text(text: str, path, *, name=None, sets=(), sweep_overrides=(), sample=None, seed=0,
                       only=(), exclude=(), max_runs=10_000, allow_large=False, title=None,
-                      content_hash=None) -> Sweep:
-    """`load_sweep` for text that is not (or not yet) on disk, e.g. an editor's unsaved buffer."""
+                      content_hash=None, search=None) -> Sweep:
+    """`load_sweep` for text that is not (or not yet) on disk, e.g. an editor's unsaved buffer.
+    `search` is a `gitexp.sweep.search.CommandLine` (--search / --trials / --objective)."""
     path = Path(path)
     diags = Diagnostics()
     sweep = _analyze(text, str(path), path, diags, strict=True, sets=sets, sweep_overrides=sweep_overrides,
                      sample=sample, seed=seed, only=only, exclude=exclude, max_runs=max_runs,
-                     allow_large=allow_large, title=title)
+                     allow_large=allow_large, title=title, search=search)
     diags.raise_first()
     digest = content_hash or hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
     return Sweep(name or default_name(path), path, digest, sweep[0], sweep[1],
-                 tuple(d for d in diags.items if d.severity != "error"))
+                 tuple(d for d in diags.items if d.severity != "error"), sweep[2])
 
 
 GENERIC_STEMS = {"sweep", "sweeps", "config", "hparams", "experiment", "runx", "grid"}
@@ -73,14 +74,20 @@ def check_sweep_text(text: str, path: str) -> list:
 
 
 def _analyze(text, file, path, diags, *, strict, sets=(), sweep_overrides=(), sample=None, seed=0,
-             only=(), exclude=(), max_runs=10_000, allow_large=False, title=None):
+             only=(), exclude=(), max_runs=10_000, allow_large=False, title=None, search=None):
     try:
         plan = _plan(text, file, path, diags, title)
+        sections = plan.options.pop("_search", None)
         _apply_sets(plan, sets, diags)
         _apply_sweeps(plan, sweep_overrides, diags)
+        _read_dists(plan, diags)
         _check_retries(plan, diags, allow_large, file)
+        if sections and (sections.search or sections.prune) or (search and search.given):
+            from gitexp.sweep import search as searching
+
+            return (), plan.options, searching.prepare(plan, sections, search, diags)
         if not _size_ok(plan, diags, strict, sample, max_runs, allow_large, file):
-            return (), plan.options
+            return (), plan.options, None
         drafts = [d for d in (plan.builder.build(block, combo, diags)
                               for block, combo in combinations(plan, diags, sample, seed)) if d is not None]
         drafts = _filter(drafts, only, exclude, diags)
@@ -88,12 +95,12 @@ def _analyze(text, file, path, diags, *, strict, sets=(), sweep_overrides=(), sa
         _after(plan, drafts, path, diags, strict, file)
         names = name_runs(drafts)
         runs = tuple(RunSpec(n, d.params, d.commands, d.resources) for n, d in zip(names, drafts))
-        return runs, plan.options
+        return runs, plan.options, None
     except Fatal:
-        return (), {}
+        return (), {}, None
     except RecursionError:
         diags.error(Span(file, 1, 1, 1, 1), "sweep file is nested too deeply")
-        return (), {}
+        return (), {}, None
 
 
 def _plan(text, file, path, diags, title) -> Plan:
@@ -108,6 +115,18 @@ def _plan(text, file, path, diags, title) -> Plan:
         raise diags.fatal(root.span.at(0), "not a sweep file: expected CMD with HPARAMS (runx) or OVERRIDES "
                                            "(Hydra-style), or a 'template' document (mlrunner)")
     return runx.parse(doc, root, path, diags)
+
+
+def _read_dists(plan: Plan, diags: Diagnostics) -> None:
+    """A param written as `loguniform(1e-5, 1e-1)` (any grammar, or --set) is a range to draw from."""
+    for block in plan.blocks:
+        for axis in block.axes:
+            if axis.dist is None and len(axis.values) == 1 and isinstance(axis.values[0], str):
+                dist = dist_from_text(axis.values[0])
+                if isinstance(dist, str):
+                    diags.error(axis.span, f"{axis.key}: {dist}")
+                elif dist is not None:
+                    axis.dist, axis.values = dist, [dist.low]
 
 
 def _parse_assignment(text: str, where: str, diags: Diagnostics):

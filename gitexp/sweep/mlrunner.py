@@ -20,7 +20,7 @@ from gitexp.sweep.diagnostics import Diagnostics, did_you_mean
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
 from gitexp.sweep.yamlfile import Doc, Y
 
-DOC0_KEYS = ("template", "default", "resource", "alias", "metrics", "retries", "timeout")
+DOC0_KEYS = ("template", "default", "resource", "alias", "metrics", "retries", "timeout", "search", "prune")
 META = ("_output", "_name", "_time")
 _PLACEHOLDER = re.compile(r"{[\w\-\_]+?}")
 _REPLACEMENT = re.compile(r"\[[\w\-\_]+?\]")
@@ -168,6 +168,9 @@ def parse(doc: Doc, roots: list[Y], diags: Diagnostics, title: str | None = None
     for name in ("metrics", "retries", "timeout"):
         if name in top:
             options[name] = top[name][1].value
+    from gitexp.sweep import search  # the SEARCH / PRUNE checks shared by every grammar
+
+    options["_search"] = search.read_sections(doc, {n: top[n] for n in ("search", "prune") if n in top}, diags)
     builder = MlrunnerBuilder(templates, defaults, aliases, spans)
     blocks = []
     for root in roots[1:]:

@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 # Placeholders a command template may still hold; `RunSpec.render` fills them per run.
 LOGDIR = "LOGDIR"  # runx: replaced verbatim; gitexp quotes only a path that needs it
@@ -67,6 +68,7 @@ class Sweep:
     runs: tuple[RunSpec, ...]
     options: dict
     warnings: tuple[Diagnostic, ...] = ()
+    search: Any = None  # a gitexp.sweep.search.SearchPlan when the file has SEARCH: trials come from it
 
 
 @dataclass(frozen=True)

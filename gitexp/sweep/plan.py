@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from dataclasses import dataclass, field
 
 from gitexp.record.refs import sanitize
@@ -19,16 +20,43 @@ from gitexp.sweep.diagnostics import Diagnostics, Span
 
 @dataclass(frozen=True)
 class Dist:
-    """A continuous range, only meaningful for random search (`--sample N`)."""
+    """A range to draw from, only meaningful for random search (`--sample N`) or a `SEARCH`."""
 
-    kind: str  # "uniform" | "loguniform"
+    kind: str  # "uniform" | "loguniform" | "randint" (both ends included, as random.randint)
     low: float
     high: float
 
     def draw(self, rng: random.Random) -> float:
+        if self.kind == "randint":
+            return rng.randint(int(self.low), int(self.high))
         if self.kind == "loguniform":
             return math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         return rng.uniform(self.low, self.high)
+
+
+DIST_KINDS = ("uniform", "loguniform", "randint")
+_DIST_TEXT = re.compile(r"\s*(uniform|loguniform|randint)\s*\((.*)\)\s*", re.S)
+
+
+def dist_from_text(text: str) -> Dist | str | None:
+    """`loguniform(1e-5, 1e-1)` written as a param's value -> a Dist; an error message for a
+    malformed one; None for any other string (a plain value, as before)."""
+    match = _DIST_TEXT.fullmatch(text)
+    if not match:
+        return None
+    kind, parts = match.group(1), [p.strip() for p in match.group(2).split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        low, high = (int(p) for p in parts) if kind == "randint" else (float(p) for p in parts)
+    except ValueError:
+        number = "integers" if kind == "randint" else "numbers"
+        return f"{kind}(low, high): expected two {number}, got '{match.group(2).strip()}'"
+    if not low < high:
+        return f"{kind}({low}, {high}): expected low < high"
+    if kind == "loguniform" and low <= 0:
+        return f"loguniform({low}, {high}): needs positive bounds"
+    return Dist(kind, low, high)
 
 
 @dataclass
@@ -90,7 +118,8 @@ def combinations(plan: Plan, diags: Diagnostics, sample: int | None, seed: int):
     continuous = [a for b in plan.blocks for a in b.axes if a.dist is not None]
     if sample is None:
         for axis in continuous:
-            diags.error(axis.span, f"{axis.key}: {axis.dist.kind}() needs random search (--sample N)")
+            diags.error(axis.span, f"{axis.key}: {axis.dist.kind}() needs random search (--sample N) "
+                                   f"or a SEARCH section")
         if continuous:
             return
         for block in plan.blocks:

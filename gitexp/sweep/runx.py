@@ -27,7 +27,7 @@ from gitexp.sweep.yamlfile import Doc, Y, compose, read_input_file
 
 RUNX_KEYS = ("CMD", "HPARAMS", "PYTHONPATH", "RESOURCES", "LOGROOT", "FARM", "SUBMIT_CMD",
              "CODE_IGNORE_PATTERNS")
-GITEXP_KEYS = ("OVERRIDES", "GROUPS", "METRICS", "RETRIES", "TIMEOUT")
+GITEXP_KEYS = ("OVERRIDES", "GROUPS", "METRICS", "RETRIES", "TIMEOUT", "SEARCH", "PRUNE")
 TOP_KEYS = RUNX_KEYS + GITEXP_KEYS
 TAG, SKIP, NODES, PARTITION = "RUNX.TAG", "RUNX.SKIP", "SUBMIT_JOB.NODES", "SUBMIT_JOB.PARTITION"
 RESERVED = (TAG, SKIP, NODES, PARTITION)
@@ -103,6 +103,10 @@ def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
             continue
         top[name] = (key, value)
     options = {"format": "runx"}
+    from gitexp.sweep import search  # the SEARCH / PRUNE checks shared by every grammar
+
+    options["_search"] = search.read_sections(doc, {n.lower(): top[n] for n in ("SEARCH", "PRUNE") if n in top},
+                                              diags)
     resources = _dotrunx(path, options, diags)
     _settings(top, options, resources, diags)
     cmd = _cmd(top, root, diags)
