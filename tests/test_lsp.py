@@ -354,3 +354,51 @@ async def test_kill_stops_a_live_run(client: LanguageClient, workspace):
         if proc.returncode is None:
             proc.terminate()
         await proc.wait()
+
+
+SEARCH_SWEEP = """\
+CMD: python train.py
+HPARAMS:
+  lr: loguniform(1e-4, 1e-1)
+SEARCH:
+  sampler: tpe
+  trials: 12
+  objective: acc
+  direction: max
+PRUNE: {pruner: asha, metric: acc}
+"""
+
+
+@pytest.mark.asyncio
+async def test_search_keys_have_diagnostics_hover_and_completion(client: LanguageClient, workspace):
+    bad = SEARCH_SWEEP.replace("sampler: tpe", "sampler: bayes").replace("direction: max", "direction: up")
+    uri = _open(client, workspace.path / "search.yml", bad.replace("trials: 12", "trials: 0"))
+    diagnostics = await until(lambda: client.diagnostics.get(uri))
+    by_line = {d.range.start.line: d for d in diagnostics}
+    assert "unknown sampler 'bayes'" in by_line[4].message and by_line[4].range.start.character == 11
+    assert "trials: expected a positive integer" in by_line[5].message
+    assert "direction: expected max or min" in by_line[7].message
+    _replace(client, uri, 2, SEARCH_SWEEP.replace("sampler: tpe", "sampler: grid"))
+    grid = await until(lambda: [d for d in client.diagnostics.get(uri, []) if "grid sampler" in d.message])
+    assert grid[0].range.start.line == 2  # the range a grid cannot take
+    _replace(client, uri, 3, SEARCH_SWEEP)
+    await until(lambda: len(client.diagnostics[uri]) == 0)
+
+    def at(line, character):
+        return {"text_document": types.TextDocumentIdentifier(uri=uri),
+                "position": types.Position(line=line, character=character)}
+
+    hover = await client.text_document_hover_async(types.HoverParams(**(at(4, 12))))
+    assert "Tree-structured Parzen Estimator" in hover.contents.value
+    on_section = await client.text_document_hover_async(types.HoverParams(**(at(3, 2))))
+    assert "`trials`" in on_section.contents.value and "`direction`" in on_section.contents.value
+    on_cmd = await client.text_document_hover_async(types.HoverParams(**(at(0, 1))))
+    assert "**12 run(s)**" in on_cmd.contents.value
+
+    _replace(client, uri, 4, SEARCH_SWEEP.replace("  sampler: tpe\n", "  sampler: \n  se\n"))
+    samplers = await client.text_document_completion_async(types.CompletionParams(**(at(4, 11))))
+    assert {i.label for i in samplers.items} == {"tpe", "gp", "cmaes", "random", "grid"}
+    keys = await client.text_document_completion_async(types.CompletionParams(**(at(5, 4))))
+    assert {"seed", "objective", "trials"} <= {i.label for i in keys.items}
+    top = await client.text_document_completion_async(types.CompletionParams(**(at(9, 0))))
+    assert "SEARCH" not in {i.label for i in top.items}

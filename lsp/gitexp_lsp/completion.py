@@ -9,7 +9,7 @@ import re
 from lsprotocol import types
 
 from gitexp_lsp.base import GitexpServer
-from gitexp_lsp.sweepdoc import SweepDocs, script_path
+from gitexp_lsp.sweepdoc import SweepDocs, script_path, search_section
 
 _KEY_PREFIX = re.compile(r"^(\s*)([\w.-]*)$")
 _MLRUNNER = re.compile(r"^template\s*:", re.MULTILINE)
@@ -29,7 +29,14 @@ _DOCS = {
     "default": "Values used when a choice document does not set a param.",
     "resource": "GPU slots to place runs on, e.g. [0, 1] or [\"0,1\", \"2,3\"].",
     "alias": "Named bundles of params: `key: {value: {param: v}}`.",
+    "SEARCH": "An adaptive search instead of a grid: `{sampler: tpe, trials: 40, objective: val_acc, "
+              "direction: max, seed: 0}` (Optuna's samplers; `pip install 'gitexp[search]'`).",
+    "PRUNE": "Stop hopeless trials early from their live points: `{pruner: asha, metric: val_acc, "
+             "min_steps: 1, reduction: 3}`.",
 }
+_DOCS["search"], _DOCS["prune"] = _DOCS["SEARCH"], _DOCS["PRUNE"]
+_VALUE = re.compile(r"^\s*(?:[\w.-]+\s*:\s*\{[^}]*?[{,]\s*)?(sampler|pruner|direction)\s*:\s*([\w-]*)$")
+_FLOW_KEY = re.compile(r"^\s*[\w.-]+\s*:\s*\{(?:[^}]*,)?\s*([\w]*)$")
 
 
 class SweepCompletion:
@@ -43,6 +50,11 @@ class SweepCompletion:
             return None
         where = doc.codec.position_from_client_units(doc.lines, params.position)
         line = doc.lines[where.line] if where.line < len(doc.lines) else ""
+        section = search_section(doc.lines, where.line)
+        if section:
+            items = _search_items(section, line[:where.character])
+            if items is not None:
+                return types.CompletionList(is_incomplete=False, items=items)
         match = _KEY_PREFIX.match(line[:where.character])
         if not match:
             return None  # after a ':' or inside a value
@@ -80,6 +92,23 @@ class SweepCompletion:
                 detail=f"{arg.flag} {detail}".strip() + f" ({script.name})",
                 documentation=arg.help or None))
         return items
+
+
+def _search_items(section: str, before: str) -> list[types.CompletionItem] | None:
+    """Inside SEARCH / PRUNE: its keys, or the values a sampler / pruner / direction may take."""
+    from gitexp.sweep import search
+
+    value = _VALUE.match(before)
+    if value:
+        choices = {"sampler": search.SAMPLERS, "pruner": search.PRUNERS,
+                   "direction": {"max": "maximise the objective", "min": "minimise the objective"}}[value.group(1)]
+        return [types.CompletionItem(label=name, kind=types.CompletionItemKind.EnumMember, documentation=doc)
+                for name, doc in choices.items()]
+    if _KEY_PREFIX.match(before) and before[:1].isspace() or _FLOW_KEY.match(before):
+        keys = search.SEARCH_KEYS if section == "search" else search.PRUNE_KEYS
+        return [types.CompletionItem(label=key, kind=types.CompletionItemKind.Property, insert_text=f"{key}: ",
+                                     documentation=doc) for key, doc in keys.items()]
+    return None
 
 
 def setup(server: GitexpServer, sweeps: SweepDocs) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from lsprotocol import types
 
 from gitexp_lsp.base import GitexpServer
-from gitexp_lsp.sweepdoc import Document, SweepDocs, run_count
+from gitexp_lsp.sweepdoc import Document, SweepDocs, run_count, search_section
 
 _COST = re.compile(r"loss|err|perplexity|ppl|mse|mae|rmse|nll|time|latency|wer|cer", re.IGNORECASE)
 
@@ -77,6 +77,24 @@ class SweepHover:
                 if content:
                     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=content),
                                        range=doc.range(item.line, item.col, item.end_line, item.end_col))
+        return self._search_word(doc, where.line, where.character)
+
+    def _search_word(self, doc: Document, line: int, char: int) -> types.Hover | None:
+        """Inside SEARCH / PRUNE: what the key, sampler or pruner under the cursor means."""
+        from gitexp.sweep import search
+
+        section = search_section(doc.lines, line)
+        text = doc.lines[line] if section and line < len(doc.lines) else ""
+        for match in re.finditer(r"[\w-]+", text):
+            if match.start() <= char <= match.end():
+                word = match.group()
+                keys = search.SEARCH_KEYS if section == "search" else search.PRUNE_KEYS
+                docs = {**keys, **search.SAMPLERS, **search.PRUNERS} if word not in ("search", "prune") else {}
+                if word.lower() in docs:
+                    kind = "key" if word.lower() in keys else "sampler" if word.lower() in search.SAMPLERS else "pruner"
+                    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                                    value=f"**{word}** ({kind}): {docs[word.lower()]}"),
+                                       range=doc.range(line + 1, match.start() + 1, line + 1, match.end() + 1))
         return None
 
     def _content(self, doc: Document, item) -> str | None:
@@ -87,6 +105,12 @@ class SweepHover:
             return f"**{count} run(s)** when launched (`gitexp run {doc.path.name}`)"
         if item.kind in ("param", "override"):
             return self._history(doc, item.name)
+        if item.kind == "section" and item.name.upper() in ("SEARCH", "PRUNE"):
+            from gitexp.sweep import search
+
+            keys = search.SEARCH_KEYS if item.name.upper() == "SEARCH" else search.PRUNE_KEYS
+            title = "adaptive search (Optuna)" if item.name.upper() == "SEARCH" else "early stopping (Optuna pruners)"
+            return f"**{item.name}**: {title}\n\n" + "\n".join(f"- `{k}`: {v}" for k, v in keys.items())
         return None
 
     def _history(self, doc: Document, key: str) -> str:

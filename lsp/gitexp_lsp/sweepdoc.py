@@ -130,12 +130,28 @@ def script_path(text: str, path: Path, root: Path | None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def search_section(lines: list[str], line: int) -> str | None:
+    """'search' or 'prune' when 0-based `line` is inside (or is) a SEARCH / PRUNE section, else None."""
+    if line >= len(lines):
+        return None
+    for index in range(line, -1, -1):
+        text = lines[index]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        head = re.match(r"^(\w+)\s*:", text)
+        if head:  # a top-level key: the section this line belongs to
+            name = head.group(1).lower()
+            return name if name in ("search", "prune") else None
+    return None
+
+
 def run_count(text: str, path: Path) -> tuple[int | None, str | None]:
     """(number of runs the unsaved buffer expands to, None) or (None, the first error)."""
     from gitexp.errors import GitexpError
     from gitexp.sweep import expand_sweep_text
 
     try:
-        return len(expand_sweep_text(text, path).runs), None
+        sweep = expand_sweep_text(text, path)
+        return (sweep.search.trials if sweep.search is not None else len(sweep.runs)), None  # a search: its trials
     except GitexpError as error:
         return None, str(error)

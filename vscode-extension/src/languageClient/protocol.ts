@@ -5,7 +5,7 @@
 
 export type Scalar = number | string | boolean | null
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'lost'
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'lost' | 'pruned'
 
 export interface RunSummary {
   run: string

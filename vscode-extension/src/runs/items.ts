@@ -13,7 +13,8 @@ const STATUS_ICONS: Record<string, [string, string | undefined]> = {
   running: ['sync~spin', 'charts.blue'],
   queued: ['clock', undefined],
   cancelled: ['circle-slash', 'disabledForeground'],
-  lost: ['question', 'list.warningForeground']
+  lost: ['question', 'list.warningForeground'],
+  pruned: ['debug-step-out', 'charts.orange']
 }
 
 export const statusIcon = (status: string): ThemeIcon => {
