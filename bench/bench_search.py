@@ -80,14 +80,14 @@ def new_repo(root: Path) -> Path:
 
 def search(root: Path, name: str, jobs: int, **kw):
     """One search through gitexp's own launch; returns (results by trial number, driver timings)."""
-    from gitexp.record.git import Git
+    from gitexp.record.git import open_repo
     from gitexp.run import launch
 
     path = sweep_file(root, name, **kw)
     old = os.getcwd()
     os.chdir(root)
     try:
-        result = launch.launch(Git(root), path, launch.LaunchOptions(name=name, jobs=jobs))
+        result = launch.launch(open_repo(root), path, launch.LaunchOptions(name=name, jobs=jobs))
     finally:
         os.chdir(old)
     by_trial = {}
@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--prune-trials", type=int, default=30)
     parser.add_argument("--prune-seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=27)
+    parser.add_argument("--step-seconds", type=float, default=0.05)
     args = parser.parse_args()
     os.environ.update(ENV)
     import logging
@@ -165,7 +166,7 @@ def main() -> None:
         for prune in (None, "asha"):
             root = new_repo(tmp / f"prune-{seed}-{prune}")
             by_trial, timings = search(root, "p", args.jobs, sampler="tpe", trials=args.prune_trials, seed=seed,
-                                       steps=args.steps, sleep=0.01, prune=prune)
+                                       steps=args.steps, sleep=args.step_seconds, prune=prune)
             gaps += timings["gaps"]
             reports += timings["report_costs"]
             asks += timings["ask_costs"]

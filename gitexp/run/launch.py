@@ -185,6 +185,7 @@ class _Launch:
         self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
         self.pruned: dict[RunRef, dict[str, Any]] = {}  # search trials the pruner stopped: how and where
         self.extra_info: dict[RunRef, dict[str, Any]] = {}  # run.json fields a search adds (trial, search)
+        self.extra_env: dict[str, str] = {}  # environment a search adds to every run (faster metric flushes)
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]],
@@ -211,18 +212,14 @@ class _Launch:
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
 
-    def queue_one(self, spec, run: RunRef, old: str | None) -> None:
-        """One run's `queued` record (a search trial, asked for when a slot freed); raises
-        RefConflictError if someone else holds the name, leaving every other run as it was."""
+    def adopt(self, spec, run: RunRef, old: str | None) -> None:
+        """Take on a run that starts at once (a search trial, asked for when a slot freed): no
+        separate `queued` write; its `started` record, committed with the next flush, creates the
+        ref (or moves it from `old`), so a freed slot waits for no git write."""
         with contextlib.ExitStack() as stack:
             cat = stack.enter_context(self.git.cat_file()) if old else None
-            write = self._queued(spec, run, old, cat)
-        try:
-            self.commits.update(store.write_records(self.git, [write]))
-        except RefConflictError:
-            self.specs.pop(run, None)
-            self.infos.pop(run, None)
-            raise
+            self._queued(spec, run, old, cat)
+        self.commits[run] = old
 
     def _queued(self, spec, run: RunRef, old: str | None, cat) -> store.RecordWrite:
         self._place_folder(run)
@@ -280,6 +277,7 @@ class _Launch:
             extra = str(self.sweep.options["pythonpath"])
             env["PYTHONPATH"] = extra + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.update(placement.env())
+        env.update(self.extra_env)
         output = CappedOutput(files.output, self.options.output_cap)
         echo = self.options.echo
         on_line = stdout_metrics.line_hook(self.sweep.options.get("metrics"), files,
@@ -433,7 +431,7 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
     if sweep.search is not None:
         from gitexp.run import search  # Optuna is imported only when a search runs
 
-        return search.run_search(git, sweep, options, on_queued)
+        return _search(git, sweep, options, on_queued)
     existing = store.list_runs(git, sweep.name)
     if options.resume:
         plan, skipped = _resume_plan(git, sweep, existing)
@@ -464,3 +462,36 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
     store.pack_refs(git)  # keeps listings of 100k runs cheap: one packed file, not 100k loose refs
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
     return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned))
+
+
+def _search(git: Git, sweep, options: LaunchOptions, on_queued) -> LaunchResult:
+    """A file with SEARCH: start or continue its study; the scheduler asks for a trial per freed slot."""
+    from gitexp.run import search
+
+    optuna, past, study_id = search.prepare(git, sweep, options)
+    plan = sweep.search
+    slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, FileLedger(git))
+    slots.check(dict(plan.make("probe", {}).resources))
+    if len(past.trials) >= plan.trials and not past.reruns:
+        done = search.Driver(optuna, sweep, None, None, past, plan.trials, study_id)  # the study as the refs hold it
+        return LaunchResult(sweep.name, None, [], [], False, search={
+            "study": study_id, "trials": len(past.trials), "budget": len(past.trials), "best": done.best()})
+    snapshot = take_snapshot(git, f"gitexp snapshot for search {sweep.name}")
+    hooks = _Launch(git, sweep, snapshot, options)
+    hooks.extra_env.update(search.pruning_env(plan))
+    inner = Watched(hooks, options.progress) if options.progress else hooks
+    driver = search.Driver(optuna, sweep, hooks, inner, past, plan.trials, study_id)
+    driver.on_first = on_queued
+    if options.progress:
+        options.progress.queued([])
+    try:
+        timeout = sweep.options.get("timeout")
+        finished = Scheduler(slots, driver, timeout=float(timeout) if timeout else None).run([], source=driver)
+    finally:
+        hooks.flush()
+        hooks.close()
+    outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in hooks.infos]
+    summary = {"study": study_id, "trials": driver.finished, "budget": plan.trials, "best": driver.best(),
+               "gaps": driver.gaps, "report_costs": driver.report_costs, "ask_costs": driver.ask_costs}
+    return LaunchResult(sweep.name, snapshot.commit, outcomes, [], not finished, sorted(hooks.abandoned),
+                        search=summary)

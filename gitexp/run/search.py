@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitexp.errors import GitexpError, RefConflictError, SweepError
+from gitexp.errors import GitexpError, SweepError
 from gitexp.record import liveness, model as record, store
 from gitexp.record.refs import RunRef
 from gitexp.run.scheduler import Placement, Task
@@ -29,6 +29,7 @@ from gitexp.sweep.plan import Dist
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install 'gitexp[search]'"
+PRUNE_FLUSH_SECONDS = 0.1  # how often a pruned search's trials write their gitexp.log points (default 1 s)
 MAX_ATTR_BYTES = 4096  # Optuna's per-trial attrs kept in run.json (rungs, grid ids; not CMA-ES state)
 
 
@@ -258,13 +259,7 @@ class Driver:
         spec = self.plan.make(ref.name, trial.params)
         self.hooks.extra_info[ref] = {"trial": number_, "search": {**self.plan.block(), "study": self.study_id,
                                                                    "optuna_number": trial.number}}
-        try:
-            self.hooks.queue_one(spec, ref, old)
-        except (RefConflictError, GitexpError) as error:
-            log.warning("%s: cannot queue this trial (%s); the search stops here", ref, error)
-            self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
-            self.stopped = True
-            return None
+        self.hooks.adopt(spec, ref, old)
         self.live[ref], self.numbers[ref] = trial, trial.number
         self.owners[trial.number] = ref
         self.offsets[ref], self.last_step[ref], self.seen_points[ref] = 0, -1, 0
@@ -412,15 +407,8 @@ def _trial_of_ref(ref: RunRef) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def run_search(git, sweep, options, on_queued=None):
-    """`gitexp run` for a file with SEARCH: start or continue the study, fill the slots with trials."""
-    from gitexp.record.snapshot import take_snapshot
-    from gitexp.run import gpus
-    from gitexp.run.launch import LaunchResult, RunOutcome, _Launch
-    from gitexp.run.ledger import FileLedger
-    from gitexp.run.progress import Watched
-    from gitexp.run.scheduler import Scheduler
-
+def prepare(git, sweep, options) -> tuple[Any, Past, str]:
+    """Optuna, the study so far (from the refs) and its id; refuses to mix into a finished study."""
     optuna = require(sweep)
     plan = sweep.search
     past = read_past(git, sweep.name, plan.pruning.metric if plan.pruning else None)
@@ -428,31 +416,13 @@ def run_search(git, sweep, options, on_queued=None):
     if past.study and not (options.resume or extending):
         raise SweepError(f"sweep {sweep.name} already holds a search ({len(past.trials)} trials done): "
                          f"--resume continues it, --trials N extends it, --name NAME starts another")
-    study_id = past.study or uuid.uuid4().hex[:12]
-    budget = plan.trials
-    slots = options.slots or gpus.slots_for(git, options.jobs, options.gpus, FileLedger(git))
-    slots.check(dict(plan.make("probe", {}).resources))
-    if len(past.trials) >= budget and not past.reruns:
-        done = Driver(optuna, sweep, None, None, past, budget, study_id)  # the study as the refs hold it
-        return LaunchResult(sweep.name, None, [], [], False, search={
-            "study": study_id, "trials": len(past.trials), "budget": max(budget, len(past.trials)),
-            "best": done.best()})
-    snapshot = take_snapshot(git, f"gitexp snapshot for search {sweep.name}")
-    hooks = _Launch(git, sweep, snapshot, options)
-    inner = Watched(hooks, options.progress) if options.progress else hooks
-    driver = Driver(optuna, sweep, hooks, inner, past, budget, study_id)
-    driver.on_first = on_queued
-    if options.progress:
-        options.progress.queued([])
-    try:
-        timeout = sweep.options.get("timeout")
-        finished = Scheduler(slots, driver, timeout=float(timeout) if timeout else None).run([], source=driver)
-    finally:
-        hooks.flush()
-        hooks.close()
-    runs = list(hooks.infos)
-    outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
-    summary = {"study": study_id, "trials": driver.finished, "budget": budget, "best": driver.best(),
-               "gaps": driver.gaps, "report_costs": driver.report_costs, "ask_costs": driver.ask_costs}
-    return LaunchResult(sweep.name, snapshot.commit, outcomes, [], not finished, sorted(hooks.abandoned),
-                        search=summary)
+    return optuna, past, past.study or uuid.uuid4().hex[:12]
+
+
+def pruning_env(plan) -> dict[str, str]:
+    """What every trial's environment gets: gitexp.log points reach the pruner sooner."""
+    if not plan.pruning or plan.pruning.pruner == "none":
+        return {}
+    from gitexp.track.api import ENV_FLUSH
+
+    return {ENV_FLUSH: str(PRUNE_FLUSH_SECONDS)}

@@ -26,7 +26,15 @@ from gitexp.errors import GitexpError
 from gitexp.record import model as record
 from gitexp.track.points import append_lines, point_line
 
+ENV_FLUSH = "GITEXP_FLUSH_SECONDS"  # set by a search with PRUNE: its pruner wants points sooner
 FLUSH_EVERY = 1.0  # seconds between background flushes: live readers lag at most this much
+
+
+def _flush_every() -> float:
+    try:
+        return min(FLUSH_EVERY, max(0.01, float(os.environ.get(ENV_FLUSH, FLUSH_EVERY))))
+    except ValueError:
+        return FLUSH_EVERY
 
 _lock = threading.Lock()
 _buffer: list[tuple[int, str, Any, float]] = []
@@ -128,7 +136,7 @@ def _start_flusher() -> None:
 def _flush_loop() -> None:
     warned = False
     while True:
-        time.sleep(FLUSH_EVERY)
+        time.sleep(_flush_every())
         try:
             flush()
         except OSError as error:  # disk full, folder removed: keep the points, say it once, retry
