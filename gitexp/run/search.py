@@ -299,8 +299,13 @@ class Driver:
         self.inner.tick(running)
         if not self._pruning():
             return
+        now = time.monotonic()
         for task, _, _ in running:
             if task.key in self.live and task.key not in self.hooks.pruned:
+                ingest = self.hooks.ingests.get(task.key)
+                if ingest is not None and now - self.hooks.last_ingest.get(task.key, 0.0) >= PRUNE_FLUSH_SECONDS * 2.5:
+                    ingest.poll()  # TensorBoard event files tailed more often than a plain sweep does
+                    self.hooks.last_ingest[task.key] = now
                 self._report(task.key)
 
     # -- pruning from live points ------------------------------------------------------
