@@ -322,3 +322,16 @@ def test_dry_run_describes_the_search(repo):
     out = repo.gitexp("run", "search.yml", "-n").stdout
     assert "# search: tpe, 4 trials, objective val_acc (max)" in out and "#   lr: loguniform(0.0001, 0.1)" in out
     assert repo.refs() == {}
+
+
+def test_trials_fill_gpu_slots_too(repo, tmp_path):
+    """Simulated GPUs (the sanctioned fake device): one trial per GPU, each placed and recorded."""
+    state = tmp_path / "gpu-state"
+    state.mkdir()
+    gpus = [{"name": "H100", "memory_mib": 16000}, {"name": "H100", "memory_mib": 16000}]
+    search_file(repo, name="g.yml", trials=4, sleep=0.3)
+    repo.write("g.yml", repo.path.joinpath("g.yml").read_text() + "RESOURCES: {gpu: 1}\n")
+    repo.gitexp("run", "g.yml", env={"GITEXP_FAKE_GPUS": json.dumps(gpus), "GITEXP_FAKE_GPU_STATE": str(state)})
+    infos = [record(repo, ref) for ref in repo.refs()]
+    assert len(infos) == 4 and all(i["status"] == "completed" and len(i["gpus"]) == 1 for i in infos)
+    assert {i["gpus"][0] for i in infos} == {0, 1}

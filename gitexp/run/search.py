@@ -217,7 +217,6 @@ class Driver:
                                    + [int(_trial_of(r)) for r in past.reruns] + [-1])
         self.resources = dict(self.plan.make("probe", {}).resources)
         self.live: dict[RunRef, Any] = {}  # running trials -> optuna.Trial
-        self.numbers: dict[RunRef, int] = {}
         self.offsets: dict[RunRef, int] = {}
         self.pending_line: dict[RunRef, bytes] = {}
         self.last_step: dict[RunRef, int] = {}
@@ -225,7 +224,6 @@ class Driver:
         self.peeked: Task | None = None
         self.stopped = False
         self.warned = False
-        self.started_runs: list[RunRef] = []
         self.freed: list[float] = []
         self.gaps: list[float] = []  # seconds from a slot freeing to its next trial's process starting
         self.report_costs: list[float] = []  # seconds per point: report() + should_prune()
@@ -260,7 +258,7 @@ class Driver:
         self.hooks.extra_info[ref] = {"trial": number_, "search": {**self.plan.block(), "study": self.study_id,
                                                                    "optuna_number": trial.number}}
         self.hooks.adopt(spec, ref, old)
-        self.live[ref], self.numbers[ref] = trial, trial.number
+        self.live[ref] = trial
         self.owners[trial.number] = ref
         self.offsets[ref], self.last_step[ref], self.seen_points[ref] = 0, -1, 0
         if self.on_first:
