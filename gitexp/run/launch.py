@@ -214,12 +214,13 @@ class _Launch:
 
     def adopt(self, spec, run: RunRef, old: str | None) -> None:
         """Take on a run that starts at once (a search trial, asked for when a slot freed): no
-        separate `queued` write; its `started` record, committed with the next flush, creates the
+        separate `queued` write; its `started` record, committed by the writer thread, creates the
         ref (or moves it from `old`), so a freed slot waits for no git write."""
         with contextlib.ExitStack() as stack:
             cat = stack.enter_context(self.git.cat_file()) if old else None
             self._queued(spec, run, old, cat)
-        self.commits[run] = old
+        if old:
+            self.writer.seed({run: old})  # its next move fast-forwards from the interrupted record
 
     def _queued(self, spec, run: RunRef, old: str | None, cat) -> store.RecordWrite:
         self._place_folder(run)
