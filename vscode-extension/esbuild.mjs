@@ -1,5 +1,6 @@
 // Bundles the extension (Node, CommonJS, `vscode` external) and the plot webview script
-// (browser IIFE with Chart.js inside: the webview loads nothing from the network).
+// (browser IIFEs: the plots dashboard with ECharts, the experiments table with AG Grid; a
+// webview loads nothing from the network).
 import * as esbuild from 'esbuild'
 
 const production = process.argv.includes('--production')
@@ -17,14 +18,14 @@ const builds = [
     target: 'node18',
     external: ['vscode']
   },
-  {
+  ...['plot', 'experiments'].map(name => ({
     ...common,
-    entryPoints: ['src/webview/plot.ts'],
-    outfile: 'dist/webview/plot.js',
+    entryPoints: [`src/webview/${name}.ts`],
+    outfile: `dist/webview/${name}.js`,
     platform: 'browser',
     format: 'iife',
     target: 'es2020'
-  }
+  }))
 ]
 
 if (watch) {

@@ -1,7 +1,9 @@
 import { type ExtensionContext, commands, window } from 'vscode'
-import { registerCommands } from './commands/register'
+import { registerCommands, tableAction } from './commands/register'
 import { Documents } from './documents/provider'
+import { ExperimentsPanels } from './experiments/panel'
 import { PlotPanel } from './plot/panel'
+import { ReportPanels } from './report/panel'
 import { QueryPanel } from './query/panel'
 import { Repositories } from './repository/registry'
 import { RunTree } from './run/tree'
@@ -18,15 +20,18 @@ class Extension extends Disposable {
     const repositories = this.track(new Repositories(output))
     const runsTree = this.track(new RunsTree(repositories))
     const runTree = this.track(new RunTree(repositories))
-    const documents = this.track(new Documents(repositories))
+    this.track(new Documents(repositories))
+    const experiments = this.track(new ExperimentsPanels(context.extensionUri, context.workspaceState, tableAction))
     const commandContext = {
       output,
       repositories,
       runsTree,
       runTree,
       terminals: this.track(new Terminals()),
-      plotPanel: this.track(new PlotPanel(context.extensionUri)),
-      queryPanel: this.track(new QueryPanel())
+      plotPanel: this.track(new PlotPanel(context.extensionUri, (root, runs) => experiments.brush(root, runs))),
+      queryPanel: this.track(new QueryPanel()),
+      reports: this.track(new ReportPanels()),
+      experiments
     }
     registerCommands(commandContext).forEach(command => this.track(command))
 
@@ -49,7 +54,6 @@ class Extension extends Disposable {
           subscribed.add(client)
           client.onDidChangeRuns(({ runs }) => {
             runTree.runsChanged(client.root, runs)
-            documents.runsChanged(client.root, runs)
           })
         }
       })

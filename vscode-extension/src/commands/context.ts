@@ -1,5 +1,7 @@
 import type { LogOutputChannel } from 'vscode'
+import type { ExperimentsPanels } from '../experiments/panel'
 import type { Repositories } from '../repository/registry'
+import type { ReportPanels } from '../report/panel'
 import type { RunTree } from '../run/tree'
 import type { RunsTree } from '../runs/tree'
 import type { Terminals } from '../vscode/terminal'
@@ -15,4 +17,6 @@ export interface CommandContext {
   terminals: Terminals
   plotPanel: PlotPanel
   queryPanel: QueryPanel
+  reports: ReportPanels
+  experiments: ExperimentsPanels
 }

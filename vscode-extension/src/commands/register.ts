@@ -1,15 +1,16 @@
-import { relative } from 'path'
+import { basename, dirname, extname, posix, relative } from 'path'
 import { Uri, commands, env, window, workspace } from 'vscode'
-import { compareRuns } from '../compare/compare'
-import { fileUri, reportUri } from '../documents/uri'
+import { fileUri } from '../documents/uri'
+import { parseTagEdit } from '../experiments/values'
 import type { GitexpClient } from '../languageClient/client'
 import { errorMessage } from '../util/errors'
 import { ServerCommand } from '../languageClient/protocol'
-import { collectCharts, defaultKeys } from '../plot/collect'
+import { defaultKeys } from '../plot/collect'
 import type { RunDetailNode } from '../run/collect'
 import { type RunsNode, collectSortKeys, selectedRuns } from '../runs/collect'
 import type { Disposer } from '../util/disposable'
-import { withExecutable } from '../vscode/terminal'
+import { shellWord, withExecutable } from '../vscode/terminal'
+import { watchLaunch } from './launch'
 import type { CommandContext } from './context'
 import { pickRepository, pickRuns } from './pick'
 
@@ -23,6 +24,12 @@ const targetRuns = async (
   title: string,
   many: boolean
 ): Promise<{ client: GitexpClient; runs: string[] } | undefined> => {
+  const link = clicked as { repo?: unknown; runs?: unknown; run?: unknown } | undefined
+  if (link && typeof link.repo === 'string' && (Array.isArray(link.runs) || typeof link.run === 'string')) {
+    const client = ctx.repositories.get(link.repo)
+    const runs = Array.isArray(link.runs) ? (link.runs as string[]) : [link.run as string]
+    return client && { client, runs: many ? runs : runs.slice(0, 1) }
+  }
   const nodes = selectedRuns(clicked, selection ?? ctx.runsTree.view.selection)
   if (nodes.length > 0) {
     const client = ctx.repositories.get(nodes[0].repo)
@@ -66,12 +73,23 @@ const runServerCommand = async (ctx: CommandContext, command: string, arg: unkno
       await document.save()
     }
     const result = await client.executeCommand(command, [typeof arg === 'string' ? arg : uri.toString()])
-    const executable = workspace.getConfiguration('gitexp').get<string>('executable', 'gitexp')
-    ctx.terminals.run(client.root, client.name, withExecutable(result.command, executable))
+    runInTerminal(ctx, client, result.command)
+    if (command === ServerCommand.runSweep) {
+      watchLaunch(ctx, client, basename(uri.fsPath, extname(uri.fsPath)))
+    }
   } catch (error) {
     void window.showErrorMessage(`gitexp: ${errorMessage(error)}`)
   }
 }
+
+/** Run a `gitexp ...` command line in the repository's terminal with the gitexp we found. */
+const runInTerminal = (ctx: CommandContext, client: GitexpClient, command: string, key?: string, name?: string): void => {
+  const executable = client.executable ?? workspace.getConfiguration('gitexp').get<string>('executable', 'gitexp')
+  const binDir = client.pythonBin ?? (client.executable ? dirname(client.executable) : undefined)
+  ctx.terminals.run(client.root, name ?? client.name, withExecutable(command, executable), binDir, key)
+}
+
+const gitexpLine = (...words: string[]): string => ['gitexp', ...words.map(shellWord)].join(' ')
 
 const plot = async (ctx: CommandContext, clicked: unknown, selection: unknown): Promise<void> => {
   let target: { client: GitexpClient; runs: string[] } | undefined
@@ -80,7 +98,7 @@ const plot = async (ctx: CommandContext, clicked: unknown, selection: unknown): 
     const client = ctx.repositories.get(node.repo)
     const runs = ctx.runsTree.loadedRuns(node.repo).filter(run => run.sweep === node.sweep.sweep)
     if (client && runs.length === 0) {
-      runs.push(...(await client.runs({ sweep: node.sweep.sweep, limit: 50 })).runs)
+      runs.push(...(await client.runs({ sweep: node.sweep.sweep, limit: 500 })).runs)
     }
     target = client && { client, runs: runs.map(run => run.run) }
   } else {
@@ -89,40 +107,22 @@ const plot = async (ctx: CommandContext, clicked: unknown, selection: unknown): 
   if (!target) {
     return
   }
-  const { client, runs } = target
-  try {
-    const result = await client.series(runs, [])
-    if (result.keys.length === 0) {
-      void window.showInformationMessage('gitexp: these runs logged no metric series.')
-      return
-    }
-    const preselected = new Set(
-      defaultKeys(result.keys, [ctx.runsTree.viewState.sort, ctx.runsTree.viewState.keyMetric])
-    )
-    const picked = await window.showQuickPick(
-      result.keys.map(key => ({ label: key, picked: preselected.has(key) })),
-      { title: 'gitexp: metrics to plot', canPickMany: true }
-    )
-    if (!picked || picked.length === 0) {
-      return
-    }
-    ctx.plotPanel.show({
-      title: runs.length === 1 ? `gitexp: ${runs[0]}` : `gitexp: ${runs.length} runs`,
-      runs,
-      keys: result.keys,
-      selected: picked.map(item => item.label),
-      charts: collectCharts(runs, result.keys, result.series)
-    })
-  } catch (error) {
-    void window.showErrorMessage(`gitexp: cannot plot: ${errorMessage(error)}`)
-  }
+  await ctx.plotPanel.show(
+    target.client,
+    target.runs,
+    defaultKeys([], [ctx.runsTree.viewState.sort, ctx.runsTree.viewState.keyMetric])
+  )
 }
 
 const compare = async (ctx: CommandContext, clicked: unknown, selection: unknown): Promise<void> => {
+  const link = clicked as { repo?: string; runs?: string[] } | undefined
   const nodes = selectedRuns(clicked, selection ?? ctx.runsTree.view.selection)
   let client: GitexpClient | undefined
   let runs: string[] = []
-  if (nodes.length > 0) {
+  if (link && typeof link.repo === 'string' && Array.isArray(link.runs)) {
+    client = ctx.repositories.get(link.repo)
+    runs = [...link.runs]
+  } else if (nodes.length > 0) {
     client = ctx.repositories.get(nodes[0].repo)
     runs = nodes.filter(node => node.repo === nodes[0].repo).map(node => node.run.run)
   } else {
@@ -142,10 +142,7 @@ const compare = async (ctx: CommandContext, clicked: unknown, selection: unknown
     }
     runs.push(picked[0].run)
   }
-  if (runs.length > 2) {
-    void window.showInformationMessage(`gitexp: compare takes two runs; comparing ${runs[0]} and ${runs[1]}.`)
-  }
-  await compareRuns(client, runs[0], runs[1])
+  await ctx.reports.show(client, runs)
 }
 
 const openFile = async (ctx: CommandContext, node?: FileNode): Promise<void> => {
@@ -215,6 +212,82 @@ const query = async (ctx: CommandContext, last: { sql: string }): Promise<void> 
   }
 }
 
+/** A run's output, following live (`gitexp logs -f`), in a terminal of its own. */
+const showLogs = async (ctx: CommandContext, clicked: unknown, selection: unknown): Promise<void> => {
+  const target = await targetRuns(ctx, clicked, selection, 'gitexp: logs of run', false)
+  if (target) {
+    const run = target.runs[0]
+    runInTerminal(ctx, target.client, gitexpLine('logs', '-f', run), `logs:${target.client.root}:${run}`, `logs ${run}`)
+  }
+}
+
+const tagRuns = async (ctx: CommandContext, clicked: unknown, selection: unknown): Promise<void> => {
+  const target = await targetRuns(ctx, clicked, selection, 'gitexp: runs to tag', true)
+  if (!target) {
+    return
+  }
+  const text = await window.showInputBox({
+    title: `gitexp: tag ${target.runs.length === 1 ? target.runs[0] : `${target.runs.length} runs`}`,
+    prompt: 'name, name=value, -name to remove (names: letters, digits, . _ -)',
+    validateInput: value => {
+      const edit = parseTagEdit(value)
+      return 'error' in edit ? edit.error : undefined
+    }
+  })
+  const edit = text === undefined ? undefined : parseTagEdit(text)
+  if (edit && !('error' in edit)) {
+    try {
+      reportBatch('tagged', await target.client.tag({ runs: target.runs, ...edit }))
+    } catch (error) {
+      void window.showErrorMessage(`gitexp: tag failed: ${errorMessage(error)}`)
+    }
+  }
+}
+
+/** Apply, Branch and Push are gitexp commands the user should see run: the terminal. */
+const inTerminal = async (ctx: CommandContext, verb: 'apply' | 'branch' | 'push', clicked: unknown, selection: unknown): Promise<void> => {
+  const target = await targetRuns(ctx, clicked, selection, `gitexp: run to ${verb}`, verb === 'push')
+  if (!target) {
+    return
+  }
+  const run = target.runs[0]
+  if (verb === 'apply') {
+    runInTerminal(ctx, target.client, gitexpLine('apply', run))
+  } else if (verb === 'branch') {
+    const name = await window.showInputBox({ title: `gitexp: branch at the code of ${run}`, value: run.replace('/', '-') })
+    if (name?.trim()) {
+      runInTerminal(ctx, target.client, gitexpLine('branch', run, name.trim()))
+    }
+  } else {
+    const remote = await window.showInputBox({ title: `gitexp: push ${target.runs.length} run(s) to`, value: 'origin' })
+    if (remote?.trim()) {
+      runInTerminal(ctx, target.client, gitexpLine('push', remote.trim(), ...target.runs))
+    }
+  }
+}
+
+const ACTIONS: Record<string, string> = {
+  plot: 'gitexp.plotRuns',
+  compare: 'gitexp.compareRuns',
+  show: 'gitexp.showRun',
+  logs: 'gitexp.showLogs',
+  apply: 'gitexp.applyRun',
+  branch: 'gitexp.branchRun',
+  push: 'gitexp.pushRuns',
+  delete: 'gitexp.deleteRuns',
+  kill: 'gitexp.killRuns',
+  copy: 'gitexp.copyCommand'
+}
+
+/** What the experiments table's buttons do: the same commands as everywhere, on its selection. */
+export const tableAction = async (client: GitexpClient, action: string, runs: string[]): Promise<void> => {
+  const command = ACTIONS[action]
+  if (!command) {
+    throw new Error(`unknown action ${action}`)
+  }
+  await commands.executeCommand(command, { repo: client.root, runs })
+}
+
 /** Register every gitexp command; the menus that show them live in package.json. */
 export const registerCommands = (ctx: CommandContext): Disposer[] => {
   const lastQuery = { sql: 'select * order by created desc' }
@@ -243,8 +316,7 @@ export const registerCommands = (ctx: CommandContext): Disposer[] => {
     'gitexp.showRun': async (clicked?: unknown, selection?: unknown) => {
       const target = await targetRuns(ctx, clicked, selection, 'gitexp: show run', false)
       if (target) {
-        const uri = reportUri({ kind: 'run', repo: target.client.root, run: target.runs[0] })
-        await window.showTextDocument(await workspace.openTextDocument(uri), { preview: true })
+        await ctx.reports.show(target.client, target.runs.slice(0, 1))
       }
     },
     'gitexp.compareRuns': (clicked?: unknown, selection?: unknown) => compare(ctx, clicked, selection),
@@ -260,6 +332,28 @@ export const registerCommands = (ctx: CommandContext): Disposer[] => {
       )
     },
     'gitexp.query': () => query(ctx, lastQuery),
+    'gitexp.showExperiments': async (node?: unknown) => {
+      const repo = (node as { repo?: string } | undefined)?.repo
+      const client = (repo && ctx.repositories.get(repo)) || (await pickRepository(ctx.repositories))
+      if (client) {
+        ctx.experiments.show(client)
+      }
+    },
+    'gitexp.showLogs': (clicked?: unknown, selection?: unknown) => showLogs(ctx, clicked, selection),
+    'gitexp.tagRuns': (clicked?: unknown, selection?: unknown) => tagRuns(ctx, clicked, selection),
+    'gitexp.applyRun': (clicked?: unknown, selection?: unknown) => inTerminal(ctx, 'apply', clicked, selection),
+    'gitexp.branchRun': (clicked?: unknown, selection?: unknown) => inTerminal(ctx, 'branch', clicked, selection),
+    'gitexp.pushRuns': (clicked?: unknown, selection?: unknown) => inTerminal(ctx, 'push', clicked, selection),
+    'gitexp.openRunFile': async (link: { repo: string; run: string; path: string }) =>
+      window.showTextDocument(fileUri(link.repo, link.run, link.path), { preview: true }),
+    'gitexp.openDiff': async (link: { repo: string; a: string; b: string; path: string }) =>
+      commands.executeCommand(
+        'vscode.diff',
+        fileUri(link.repo, link.a, link.path),
+        fileUri(link.repo, link.b, link.path),
+        `${posix.basename(link.path)} (${link.a} ↔ ${link.b})`,
+        { preview: false }
+      ),
     'gitexp.runSweep': (uri?: unknown) => runServerCommand(ctx, ServerCommand.runSweep, uri),
     'gitexp.dryRun': (uri?: unknown) => runServerCommand(ctx, ServerCommand.dryRun, uri),
     'gitexp.killRuns': async (clicked?: unknown, selection?: unknown) => {

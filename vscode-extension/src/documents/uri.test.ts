@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert'
 import { Uri } from 'vscode'
-import { fileUri, parseFileUri, parseReportUri, reportUri } from './uri'
+import { fileUri, parseFileUri } from './uri'
 
 describe('gitexp: file uris', () => {
   it('round-trip repository, run and a nested path with odd characters', () => {
@@ -13,19 +13,5 @@ describe('gitexp: file uris', () => {
   it('reject addresses without a file path or repository', () => {
     assert.equal(parseFileUri({ path: '/q/a', query: 'repo=%2Fr' }), undefined)
     assert.equal(parseFileUri({ path: '/q/a/x.py', query: '' }), undefined)
-  })
-})
-
-describe('gitexp-report: uris', () => {
-  it('round-trip show and compare addresses', () => {
-    for (const address of [
-      { kind: 'run' as const, repo: '/r', run: 'q/a' },
-      { kind: 'diff' as const, repo: '/r', a: 'q/a', b: 'q/b' }
-    ]) {
-      const uri = reportUri(address)
-      assert.equal(uri.scheme, 'gitexp-report')
-      assert.match(uri.path, /\.md$/)
-      assert.deepEqual(parseReportUri(uri), address)
-    }
   })
 })

@@ -18,7 +18,7 @@ import {
 } from 'vscode-languageclient/node'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
-import { missingExecutableMessage, resolveExecutable } from './executable'
+import { findGitexp, missingExecutableMessage } from './executable'
 import {
   type BatchResult,
   type DiffResult,
@@ -30,7 +30,10 @@ import {
   type RunsChanged,
   type RunsParams,
   type RunsResult,
-  type SeriesResult
+  type SeriesResult,
+  type TableParams,
+  type TableResult,
+  type TagParams
 } from './protocol'
 
 export type ClientState =
@@ -59,6 +62,8 @@ export interface ClientOptions {
   executable: string
   sweepGlob: string
   output: LogOutputChannel
+  /** the folder of the Python extension's selected interpreter, when there is one */
+  pythonBin?: string
 }
 
 /**
@@ -76,6 +81,7 @@ export class GitexpClient extends Disposable {
   private client: LanguageClient | undefined
   private readonly ready: Promise<LanguageClient>
   private currentState: ClientState = { kind: 'starting' }
+  private resolved: string | undefined
 
   constructor(private readonly options: ClientOptions) {
     super()
@@ -89,6 +95,15 @@ export class GitexpClient extends Disposable {
 
   public get state(): ClientState {
     return this.currentState
+  }
+
+  /** The gitexp executable the server runs from (absolute), once found. */
+  public get executable(): string | undefined {
+    return this.resolved
+  }
+
+  public get pythonBin(): string | undefined {
+    return this.options.pythonBin
   }
 
   public get name(): string {
@@ -115,8 +130,16 @@ export class GitexpClient extends Disposable {
     return this.request(Method.query, limit === undefined ? { sql } : { sql, limit })
   }
 
-  public series(runs: string[], keys: string[] = []): Promise<SeriesResult> {
-    return this.request(Method.series, { runs, keys })
+  public series(runs: string[], keys: string[] = [], time = false): Promise<SeriesResult> {
+    return this.request(Method.series, time ? { runs, keys, time } : { runs, keys })
+  }
+
+  public table(params: TableParams): Promise<TableResult> {
+    return this.request(Method.table, params)
+  }
+
+  public tag(params: TagParams): Promise<BatchResult> {
+    return this.request(Method.tag, params)
   }
 
   public kill(runs: string[]): Promise<BatchResult> {
@@ -159,8 +182,9 @@ export class GitexpClient extends Disposable {
   }
 
   private async start(): Promise<LanguageClient> {
-    const { root, executable, sweepGlob, output } = this.options
-    const command = await resolveExecutable(executable, root)
+    const { root, executable, sweepGlob, output, pythonBin } = this.options
+    const command = await findGitexp(executable, root, pythonBin)
+    this.resolved = command
     if (command === undefined) {
       const message = missingExecutableMessage(executable)
       output.error(message)

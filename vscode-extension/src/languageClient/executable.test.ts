@@ -2,7 +2,7 @@ import { strict as assert } from 'assert'
 import { chmodSync, mkdtempSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { missingExecutableMessage, resolveExecutable } from './executable'
+import { findGitexp, missingExecutableMessage, resolveExecutable } from './executable'
 
 describe('resolveExecutable', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gitexp-exe-'))
@@ -35,5 +35,31 @@ describe('resolveExecutable', () => {
     assert.match(message, /"\/opt\/gitexp"/)
     assert.match(message, /gitexp\.executable/)
     assert.match(message, /pip install gitexp/)
+  })
+})
+
+describe('findGitexp', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gitexp-find-'))
+  const make = (folder: string): string => {
+    require('fs').mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'gitexp'), '#!/bin/sh\n')
+    chmodSync(join(folder, 'gitexp'), 0o755)
+    return join(folder, 'gitexp')
+  }
+  const onPath = make(join(dir, 'path-bin'))
+  const interpreter = make(join(dir, 'env', 'bin'))
+  const repo = join(dir, 'repo')
+  const venv = make(join(repo, '.venv', 'bin'))
+
+  it("prefers the selected interpreter's folder, then the repository's venv, then PATH", async () => {
+    const env = { PATH: join(dir, 'path-bin') }
+    assert.equal(await findGitexp('gitexp', repo, join(dir, 'env', 'bin'), env), interpreter)
+    assert.equal(await findGitexp('gitexp', repo, undefined, env), venv)
+    assert.equal(await findGitexp('', join(dir, 'elsewhere'), join(dir, 'nothing'), env), onPath)
+  })
+
+  it('keeps gitexp.executable as an override', async () => {
+    assert.equal(await findGitexp(onPath, repo, join(dir, 'env', 'bin'), {}), onPath)
+    assert.equal(await findGitexp('/no/such/gitexp', repo, join(dir, 'env', 'bin'), {}), undefined)
   })
 })

@@ -52,3 +52,32 @@ export const missingExecutableMessage = (setting: string): string =>
   `gitexp: cannot find the executable "${setting || 'gitexp'}" (setting gitexp.executable). ` +
   'Install it with "pip install gitexp" in the environment VS Code sees, or set ' +
   'gitexp.executable to its full path (e.g. .venv/bin/gitexp).'
+
+/**
+ * The `gitexp` to run for a repository: `gitexp.executable` when the user set it (an
+ * override, as before); otherwise the one next to the Python extension's selected
+ * interpreter, then a `.venv`/`venv` in the repository, then VS Code's own PATH.
+ */
+export const findGitexp = async (
+  setting: string,
+  root: string,
+  pythonBin: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  isExecutable: IsExecutable = isExecutableFile
+): Promise<string | undefined> => {
+  const name = setting.trim()
+  if (name && name !== 'gitexp') {
+    return resolveExecutable(name, root, env, isExecutable)
+  }
+  const bin = process.platform === 'win32' ? 'Scripts' : 'bin'
+  const folders = [pythonBin, join(root, '.venv', bin), join(root, 'venv', bin)].filter(
+    (folder): folder is string => Boolean(folder)
+  )
+  for (const folder of folders) {
+    const found = await resolveExecutable(join(folder, 'gitexp'), root, env, isExecutable)
+    if (found) {
+      return found
+    }
+  }
+  return resolveExecutable('gitexp', root, env, isExecutable)
+}

@@ -26,6 +26,8 @@ export interface SweepSummary {
   sweep: string
   runs: number
   running: number
+  /** with a `filter`: how many of its runs match it */
+  matching?: number
 }
 
 export interface RunsParams {
@@ -65,6 +67,8 @@ export interface RunDetail extends RunSummary {
   base_commit?: string | null
   files: ChangedFile[]
   artifacts: Artifact[]
+  /** for a failed run: the first line of its output that reads like an error */
+  error?: string | null
   record?: Record<string, unknown>
 }
 
@@ -100,12 +104,63 @@ export interface QueryResult {
 export interface Series {
   run: string
   key: string
-  points: [number, number][]
+  /** [step, value], or [step, value, time] (seconds since the epoch) when asked `time: true` */
+  points: [number, number, number?][]
 }
 
 export interface SeriesResult {
   series: Series[]
   keys: string[]
+}
+
+export type TableColumnKind = 'param' | 'metric' | 'tag'
+
+/** A column of the experiments table: one per param, summary metric and tag seen in any run. */
+export interface TableColumn {
+  kind: TableColumnKind
+  key: string
+  /** DuckDB's type across runs: BIGINT, DOUBLE, BOOLEAN or VARCHAR (mixed or text) */
+  type: string
+}
+
+export interface TableRow {
+  run: string
+  sweep: string
+  name: string
+  status: string
+  created?: string | null
+  started?: string | null
+  ended?: string | null
+  duration?: number | null
+  exit_code?: number | null
+  origin?: string | null
+  params: Record<string, Scalar>
+  metrics: Record<string, Scalar>
+  tags: Record<string, Scalar>
+}
+
+export interface TableParams {
+  /** a SQL condition over the `runs` view (`lr > 0.01 and status = 'completed'`) */
+  where?: string
+  /** only these runs (a live update); the answer is O(len(runs)) */
+  runs?: string[]
+  offset?: number
+  limit?: number
+}
+
+export interface TableResult {
+  total: number
+  offset: number
+  columns: TableColumn[]
+  rows: TableRow[]
+}
+
+export interface TagParams {
+  runs: string[]
+  /** name -> value to set (true for a bare name) */
+  set?: Record<string, Scalar>
+  /** names to remove */
+  remove?: string[]
 }
 
 export interface BatchResult {
@@ -130,6 +185,8 @@ export const Method = {
   series: 'gitexp/series',
   kill: 'gitexp/kill',
   delete: 'gitexp/delete',
+  table: 'gitexp/table',
+  tag: 'gitexp/tag',
   runsChanged: 'gitexp/runsChanged'
 } as const
 

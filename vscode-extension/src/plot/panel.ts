@@ -1,60 +1,179 @@
 import { Uri, ViewColumn, type WebviewPanel, window } from 'vscode'
+import type { GitexpClient } from '../languageClient/client'
 import { Disposable } from '../util/disposable'
+import { errorMessage } from '../util/errors'
 import { nonce, webviewHtml } from '../vscode/webview'
-import type { PlotData } from './collect'
+import type { DashboardData, DashboardToExtension } from './dashboard'
 
 const STYLE = `
-#keys { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 8px 0; }
-#charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; }
-figure { position: relative; height: 300px; margin: 0; }
+#bar { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 8px 0; }
+#bar select, #bar input { background: var(--vscode-input-background); color: var(--vscode-input-foreground); border: 1px solid var(--vscode-input-border, transparent); }
+[data-view] { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); border: none; padding: 3px 10px; cursor: pointer; }
+[data-view].active { background: var(--vscode-button-background); color: var(--vscode-button-foreground); }
+#keys { display: flex; flex-wrap: wrap; gap: 2px 14px; margin: 4px 0 8px; }
+#key { display: flex; flex-wrap: wrap; gap: 2px 10px; margin: 4px 0 8px; opacity: 0.9; }
+.chip::before { content: ''; display: inline-block; width: 10px; height: 10px; margin-right: 4px; background: var(--c); border-radius: 2px; }
+#charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
+figure { margin: 0; min-width: 0; }
+#live { color: var(--vscode-charts-blue, #3794ff); }
+[hidden] { display: none !important; }
+h2 { margin: 8px 0 4px; font-size: 1.1em; }
 `
 
+const BODY = `
+<h2><span id="title"></span> <span id="live" hidden>● live</span></h2>
+<div id="bar">
+  <span><button data-view="curves" class="active">Curves</button><button data-view="scatter">Scatter</button><button data-view="parallel">Parallel coordinates</button></span>
+  <span id="curve-controls">x <select id="x"><option value="step">step</option><option value="time">time</option></select>
+    <label><input id="log" type="checkbox"> log y</label>
+    <label>smoothing <input id="smooth" type="range" min="0" max="0.99" step="0.01" value="0"> <span id="smooth-value">0</span></label></span>
+  <span id="scatter-controls" hidden>param <select id="scatter-x"></select> metric <select id="scatter-y"></select></span>
+  <label>colour by <select id="colour"></select></label>
+</div>
+<div id="keys"></div>
+<div id="key"></div>
+<div id="charts"></div>`
+
+/** How long a burst of live updates is merged before the curves are fetched again. */
+const LIVE_DELAY_MS = 300
+
 /**
- * The plot webview: Chart.js line charts of the chosen metrics across runs. The script
- * is bundled into dist/webview; the data arrives by message once the script is ready.
+ * The plots dashboard: ECharts curves, scatter and parallel coordinates for a set of runs.
+ * It fetches the runs' rows (`gitexp/table`) and series (`gitexp/series`, with times) and
+ * fetches again when `gitexp/runsChanged` names one of them, so curves follow live runs.
  */
 export class PlotPanel extends Disposable {
   private panel: WebviewPanel | undefined
-  private data: PlotData | undefined
+  private data: DashboardData | undefined
+  private client: GitexpClient | undefined
+  private runs: string[] = []
+  private listening: { dispose(): void } | undefined
+  private timer: NodeJS.Timeout | undefined
+  private fetching = false
+  private again = false
 
-  constructor(private readonly extensionUri: Uri) {
+  constructor(
+    private readonly extensionUri: Uri,
+    private readonly onBrush: (root: string, runs: string[] | undefined) => void
+  ) {
     super()
   }
 
-  public show(data: PlotData): void {
-    this.data = data
+  public async show(client: GitexpClient, runs: string[], selected: string[]): Promise<void> {
+    this.client = client
+    this.runs = runs
+    this.listening?.dispose()
+    this.listening = client.onDidChangeRuns(({ runs: changed }) => {
+      if (changed.length === 0 || changed.some(run => this.runs.includes(run))) {
+        this.schedule()
+      }
+    })
+    const data = await this.fetch(selected)
+    if (!data) {
+      return
+    }
+    this.open(data.title)
+    this.post(data)
+  }
+
+  private async fetch(selected: string[]): Promise<DashboardData | undefined> {
+    const client = this.client
+    if (!client) {
+      return undefined
+    }
+    try {
+      const [table, series] = await Promise.all([client.table({ runs: this.runs }), client.series(this.runs, [], true)])
+      const order = new Map(this.runs.map((run, index) => [run, index]))
+      const rows = [...table.rows].sort((a, b) => (order.get(a.run) ?? 0) - (order.get(b.run) ?? 0))
+      this.data = {
+        title: this.runs.length === 1 ? `gitexp: ${this.runs[0]}` : `gitexp: ${this.runs.length} runs`,
+        runs: rows.map(row => ({ run: row.run, status: row.status, params: row.params, metrics: row.metrics })),
+        keys: series.keys,
+        series: series.series,
+        selected,
+        live: rows.some(row => row.status === 'running' || row.status === 'queued')
+      }
+      return this.data
+    } catch (error) {
+      void window.showErrorMessage(`gitexp: cannot plot: ${errorMessage(error)}`)
+      return undefined
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer || !this.panel) {
+      return
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.refresh()
+    }, LIVE_DELAY_MS)
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.fetching) {
+      this.again = true
+      return
+    }
+    this.fetching = true
+    try {
+      const data = await this.fetch(this.data?.selected ?? [])
+      if (data) {
+        this.post(data)
+      }
+    } finally {
+      this.fetching = false
+      if (this.again) {
+        this.again = false
+        this.schedule()
+      }
+    }
+  }
+
+  private post(data: DashboardData): void {
+    void this.panel?.webview.postMessage({ type: 'data', data })
+  }
+
+  private open(title: string): void {
     if (this.panel) {
-      this.panel.title = data.title
+      this.panel.title = title
       this.panel.reveal()
-      void this.panel.webview.postMessage({ type: 'data', data })
       return
     }
     const dist = Uri.joinPath(this.extensionUri, 'dist', 'webview')
-    const panel = window.createWebviewPanel('gitexp.plot', data.title, ViewColumn.Active, {
+    const panel = window.createWebviewPanel('gitexp.plot', title, ViewColumn.Beside, {
       enableScripts: true,
+      retainContextWhenHidden: true,
       localResourceRoots: [dist]
     })
     this.panel = panel
-    panel.onDidDispose(() => (this.panel = undefined))
-    panel.webview.onDidReceiveMessage((message: { type?: string }) => {
+    panel.onDidDispose(() => {
+      this.panel = undefined
+      this.listening?.dispose()
+      this.listening = undefined
+    })
+    panel.webview.onDidReceiveMessage((message: DashboardToExtension) => {
       if (message?.type === 'ready' && this.data) {
-        void panel.webview.postMessage({ type: 'data', data: this.data })
+        this.post(this.data)
+      } else if (message?.type === 'brush' && this.client) {
+        this.onBrush(this.client.root, message.runs ?? undefined)
       }
     })
     const scriptNonce = nonce()
     panel.webview.html = webviewHtml({
-      title: data.title,
+      title,
       cspSource: panel.webview.cspSource,
       style: STYLE,
-      body: '<h2 id="title"></h2><fieldset><legend>Metrics</legend><div id="keys"></div></fieldset><div id="charts"></div>',
-      script: {
-        src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'plot.js')).toString(),
-        nonce: scriptNonce
-      }
+      body: BODY,
+      script: { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'plot.js')).toString(), nonce: scriptNonce }
     })
   }
 
   public override dispose(): void {
+    if (this.timer) {
+      clearTimeout(this.timer)
+    }
+    this.listening?.dispose()
     this.panel?.dispose()
     super.dispose()
   }

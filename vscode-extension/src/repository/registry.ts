@@ -1,5 +1,6 @@
-import { EventEmitter, type Event, type LogOutputChannel, commands, window, workspace } from 'vscode'
+import { EventEmitter, type Event, type LogOutputChannel, Uri, commands, window, workspace } from 'vscode'
 import { GitexpClient } from '../languageClient/client'
+import { selectedPythonBin } from '../python/interpreter'
 import { Disposable } from '../util/disposable'
 import { collectRepoRoots, rootForPath } from './roots'
 
@@ -91,7 +92,11 @@ export class Repositories extends Disposable {
     }
     for (const root of roots) {
       if (!this.clients.has(root)) {
-        const client = new GitexpClient({ root, output: this.output, ...this.settings })
+        const pythonBin = await selectedPythonBin(Uri.file(root))
+        if (this.isDisposed || this.clients.has(root)) {
+          continue
+        }
+        const client = new GitexpClient({ root, output: this.output, pythonBin, ...this.settings })
         client.onDidChangeState(state => {
           if (state.kind === 'failed' && state.missingExecutable) {
             this.tellMissing(state.message)

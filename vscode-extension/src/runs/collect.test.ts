@@ -35,6 +35,14 @@ describe('collectSweepNodes', () => {
     assert.deepEqual(nodes.map(node => node.id), ['sweep:/r:a', 'sweep:/r:b'])
   })
 
+  it('hides sweeps where no run matches the filter', () => {
+    const nodes = collectSweepNodes('/r', [
+      { sweep: 'a', runs: 15, running: 0, matching: 0 },
+      { sweep: 'b', runs: 4, running: 0, matching: 2 }
+    ], 'lr0.1')
+    assert.deepEqual(nodes.map(node => node.id), ['sweep:/r:b'])
+  })
+
   it('explains an empty list, naming the filter when there is one', () => {
     const [empty] = collectSweepNodes('/r', [], '')
     const [filtered] = collectSweepNodes('/r', [], 'lr0.1')

@@ -44,7 +44,11 @@ export const collectSweepNodes = (
       }
     ]
   }
-  return [...sweeps]
+  const shown = sweeps.filter(sweep => !filter || sweep.matching === undefined || sweep.matching > 0)
+  if (shown.length === 0) {
+    return collectSweepNodes(repo, [], filter)
+  }
+  return [...shown]
     .sort((a, b) => a.sweep.localeCompare(b.sweep))
     .map(sweep => ({ kind: 'sweep', id: `sweep:${repo}:${sweep.sweep}`, repo, sweep }))
 }

@@ -32,6 +32,11 @@ describe('runsTreeItem', () => {
     assert.equal(item.description, '4 runs · 1 running')
   })
 
+  it('says how many runs of a filtered sweep match, not its total alone', () => {
+    const item = runsTreeItem({ kind: 'sweep', id: 's', repo: '/r', sweep: { sweep: 'q', runs: 15, running: 0, matching: 3 } })
+    assert.equal(item.description, '3 of 15 runs match')
+  })
+
   it('turns the load-more node into a button', () => {
     const node: RunsNode = { kind: 'more', id: 'm', repo: '/r', sweep: 'q', loaded: 50, total: 120 }
     const item = runsTreeItem(node)

@@ -41,8 +41,11 @@ export const runsTreeItem = (node: RunsNode): TreeItem => {
       const item = new TreeItem(sweep.sweep, TreeItemCollapsibleState.Collapsed)
       item.id = node.id
       item.iconPath = new ThemeIcon(sweep.running > 0 ? 'sync~spin' : 'beaker')
+      const count = sweep.matching === undefined ? sweep.runs : sweep.matching
       item.description =
+        (sweep.matching === undefined ? '' : `${count} of `) +
         `${sweep.runs} run${sweep.runs === 1 ? '' : 's'}` +
+        (sweep.matching === undefined ? '' : ' match') +
         (sweep.running > 0 ? ` · ${sweep.running} running` : '')
       item.contextValue = 'gitexpSweep'
       return item

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert'
-import { withExecutable } from './terminal'
+import { shellWord, terminalEnv, withExecutable } from './terminal'
 
 describe('withExecutable', () => {
   it('keeps the server command when the executable is the default', () => {
@@ -13,5 +13,19 @@ describe('withExecutable', () => {
 
   it('leaves other commands alone', () => {
     assert.equal(withExecutable('python x.py', '/opt/gitexp'), 'python x.py')
+  })
+})
+
+describe('terminalEnv', () => {
+  it("puts the interpreter's folder first on PATH", () => {
+    assert.deepEqual(terminalEnv('/p/.venv/bin', '/usr/bin:/bin'), { PATH: '/p/.venv/bin:/usr/bin:/bin' })
+    assert.equal(terminalEnv(undefined, '/usr/bin'), undefined)
+  })
+})
+
+describe('shellWord', () => {
+  it('quotes only what needs it', () => {
+    assert.equal(shellWord('q/lr0.1'), 'q/lr0.1')
+    assert.equal(shellWord("it's here"), "'it'\\''s here'")
   })
 })

@@ -1,3 +1,4 @@
+import { delimiter } from 'path'
 import { type Terminal, window } from 'vscode'
 import { Disposable } from '../util/disposable'
 
@@ -21,11 +22,16 @@ export class Terminals extends Disposable {
     )
   }
 
-  public run(root: string, name: string, command: string): void {
-    let terminal = this.terminals.get(root)
+  /**
+   * Run `command` in the repository's terminal (`key` names another one, e.g. a run's logs).
+   * `binDir` (the selected interpreter's folder) goes first on the terminal's PATH, so the
+   * `python` of a sweep's command is the project's, not whatever the shell finds first.
+   */
+  public run(root: string, name: string, command: string, binDir?: string, key = root): void {
+    let terminal = this.terminals.get(key)
     if (!terminal || terminal.exitStatus !== undefined) {
-      terminal = window.createTerminal({ name: `gitexp: ${name}`, cwd: root })
-      this.terminals.set(root, terminal)
+      terminal = window.createTerminal({ name: `gitexp: ${name}`, cwd: root, env: terminalEnv(binDir) })
+      this.terminals.set(key, terminal)
     }
     terminal.show()
     terminal.sendText(command)
@@ -43,3 +49,11 @@ export const withExecutable = (command: string, executable: string): string => {
   const quoted = /[\s"'$`\\]/.test(executable) ? `'${executable.replace(/'/g, `'\\''`)}'` : executable
   return quoted + command.slice('gitexp'.length)
 }
+
+/** The environment a launch terminal adds: `binDir` first on PATH (nothing when unknown). */
+export const terminalEnv = (binDir: string | undefined, path = process.env.PATH ?? ''): Record<string, string> | undefined =>
+  binDir ? { PATH: path ? `${binDir}${delimiter}${path}` : binDir } : undefined
+
+/** Quote one shell word (POSIX sh) when it needs it. */
+export const shellWord = (word: string): string =>
+  /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`

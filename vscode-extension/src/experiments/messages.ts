@@ -1,0 +1,38 @@
+/** Messages between the experiments table webview and the extension (both directions). */
+import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
+
+export interface SavedState {
+  /** AG Grid's column state: order, width, visibility, pinning, sort */
+  columns: unknown[]
+  groupBySweep: boolean
+}
+
+export type TableAction =
+  | 'plot'
+  | 'compare'
+  | 'show'
+  | 'logs'
+  | 'apply'
+  | 'branch'
+  | 'push'
+  | 'delete'
+  | 'kill'
+  | 'copy'
+  | 'refresh'
+
+export type ViewToTable =
+  | { type: 'ready' }
+  | { type: 'action'; action: string; runs: string[] }
+  | { type: 'selection'; runs: string[] }
+  | { type: 'state'; columns: unknown[]; groupBySweep: boolean }
+  | { type: 'where'; where: string }
+  | { type: 'tag'; runs: string[]; set: Record<string, Scalar>; remove: string[] }
+  | { type: 'star'; run: string; starred: boolean }
+  | { type: 'csv'; text: string }
+
+export type TableToView =
+  | { type: 'reset'; total: number; columns: TableColumn[]; state?: SavedState; where: string }
+  | { type: 'rows'; rows: TableRow[]; columns: TableColumn[]; total: number }
+  | { type: 'remove'; runs: string[] }
+  | { type: 'brushed'; runs?: string[] }
+  | { type: 'message'; text: string; error: boolean }

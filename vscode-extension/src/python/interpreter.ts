@@ -1,0 +1,36 @@
+import { dirname } from 'path'
+import { type Uri, extensions } from 'vscode'
+
+/** The part of the Python extension's public API (`ms-python.python` exports) we use. */
+interface PythonApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: Uri): { path: string }
+    resolveEnvironment(env: { path: string }): Promise<{ executable?: { uri?: Uri } } | undefined>
+  }
+}
+
+/**
+ * The folder of the interpreter the Python extension has selected for `resource` (a
+ * virtualenv's `bin/`), or undefined without the extension. gitexp installed in that
+ * environment lives there, and sweeps launched from the editor must run with that
+ * `python` first on PATH, or every run fails with ModuleNotFoundError.
+ */
+export const selectedPythonBin = async (resource?: Uri): Promise<string | undefined> => {
+  const extension = extensions.getExtension<PythonApi>('ms-python.python')
+  if (!extension) {
+    return undefined
+  }
+  try {
+    const api = extension.isActive ? extension.exports : await extension.activate()
+    const environments = api?.environments
+    if (!environments) {
+      return undefined
+    }
+    const active = environments.getActiveEnvironmentPath(resource)
+    const resolved = await environments.resolveEnvironment(active)
+    const executable = resolved?.executable?.uri?.fsPath ?? active.path
+    return executable ? dirname(executable) : undefined
+  } catch {
+    return undefined
+  }
+}
