@@ -409,6 +409,8 @@ def show(
         ("command", data["command"] or "-"),
         ("created", f"{data['created']}  ({_age(data['created'])})"),
     ]
+    if data["tags"]:
+        head.append(("tags", _tags_text(data["tags"])))
     if data["started"]:
         head.append(("started", data["started"]))
     if data["ended"]:
@@ -443,6 +445,31 @@ def show(
     out.print(f"\n[bold]code changes against base[/] ({len(data['files'])} file(s))")
     text = inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat or not data["files"])
     _print_patch(text)
+
+
+def _tags_text(tags: dict[str, Any]) -> str:
+    return " ".join(name if value is True else f"{name}={_fmt(value)}" for name, value in tags.items())
+
+
+@app.command()
+def tag(
+    run_: str = typer.Argument(..., metavar="RUN"),
+    tags_: List[str] = typer.Argument(None, metavar="NAME[=VALUE]...", help="Tags to set (a bare name is true)."),
+    remove: bool = typer.Option(False, "--rm", help="Remove the named tags instead."),
+) -> None:
+    """Tag or star a run (`gitexp tag RUN star note=baseline`); the tags go into its record."""
+    from gitexp.record import tags
+
+    words = list(tags_ or [])
+    if remove:
+        run_id, now = tags.set_tags(_repo(), run_, remove=[tags.check_tag(name) for name in words])
+    elif words:
+        run_id, now = tags.set_tags(_repo(), run_, tags.parse_tags(words))
+    else:
+        from gitexp import inspect
+
+        run_id, now = run_, inspect.show(_repo(), run_)["tags"]
+    out.print(f"{run_id}: {_tags_text(now) or '(no tags)'}", markup=False)
 
 
 def _print_patch(text: str) -> None:

@@ -5,9 +5,10 @@ They return plain data (dicts ready for `--json` and the language server); the C
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from gitexp.record import store
+from gitexp.record import model as record, store
 from gitexp.record.git import Git
 from gitexp.record.view import load_one
 
@@ -31,6 +32,32 @@ def _tree(commit: str) -> str:
     return f"{commit}^{{tree}}"
 
 
+_EXCEPTION = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*)$")
+_ERROR = re.compile(r"^.*\b(error|fatal|not found|no such file)\b.*$", re.IGNORECASE)
+
+
+def error_line(output: str) -> str | None:
+    """Why a run failed, in one line: the first `SomethingError: ...` line of its output
+    (Python's exception), else the first line that mentions an error."""
+    lines = output.splitlines()
+    for pattern in (_EXCEPTION, _ERROR):
+        for line in lines:
+            if pattern.match(line):
+                return line.strip()[:300]
+    return None
+
+
+def _failure(git: Git, run: store.Run) -> str | None:
+    if run.status != "failed":
+        return None
+    if run.live:
+        path = record.RunFiles.for_run(git.gitexp_dir, run.ref).output
+        data = path.read_bytes() if path.exists() else b""
+    else:
+        data = git.show_file(run.commit, f"{record.RECORD_DIR}/{record.OUTPUT_LOG}") or b""
+    return error_line(data[-65536:].decode(errors="replace"))
+
+
 def describe(git: Git, run: store.Run) -> dict[str, Any]:
     info = run.info
     snapshot = run.snapshot
@@ -44,7 +71,8 @@ def describe(git: Git, run: store.Run) -> dict[str, Any]:
         "files": name_status(git, info.get("base_commit"), _tree(snapshot)),
         "logdir": info.get("logdir"),  # where the run wrote (what LOGDIR in its command became)
         "excluded_files": info.get("excluded_files") or [],
-        "artifacts": info.get("artifacts") or [], "live": run.live, "record": info,
+        "artifacts": info.get("artifacts") or [], "live": run.live, "tags": info.get("tags") or {},
+        "error": _failure(git, run), "record": info,
     }
 
 
@@ -107,7 +135,8 @@ def file_at(git: Git, text: str, path: str) -> dict[str, Any]:
     return {"exists": data is not None, "content": (data or b"").decode(errors="replace"), "commit": run.snapshot}
 
 
-def series(git: Git, texts: list[str], keys: list[str] | None = None) -> dict[str, Any]:
+def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool = False) -> dict[str, Any]:
+    """Every logged point of the runs, per run and key: [step, value] (and time, when asked)."""
     result, seen = [], []
     with git.cat_file() as cat:
         for text in texts:
@@ -119,6 +148,14 @@ def series(git: Git, texts: list[str], keys: list[str] | None = None) -> dict[st
                 if key not in seen:
                     seen.append(key)
                 if not keys or key in keys:
-                    curves.setdefault(key, []).append([point.get("step"), point.get("value")])
+                    values = [point.get("step"), point.get("value")]
+                    curves.setdefault(key, []).append(values + [_seconds(point.get("time"))] if time else values)
             result += [{"run": run.id, "key": k, "points": v} for k, v in curves.items()]
     return {"series": result, "keys": seen}
+
+
+def _seconds(value: Any) -> float | None:
+    """A point's time as seconds since the epoch (the record holds numbers or ISO text)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return record.parse_iso(value) if isinstance(value, str) else None

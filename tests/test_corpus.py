@@ -39,7 +39,7 @@ SWEEP_ERRORS = {
     "tabs.yml": "3:1: YAML syntax error: found character '\\t'",
     "timeout_wrong_type.yml": "4:10: TIMEOUT: expected a positive number of seconds",
     "top_level_list.yml": "not a sweep file",
-    "unclosed_bracket.yml": "YAML syntax error: expected ',' or ']'",
+    "unclosed_bracket.yml": "3:7: YAML syntax error: unclosed '[' (expected ',' or ']'",
     "unicode_key.yml": "unknown top-level key 'HPÄRAMS' (did you mean 'HPARAMS'?)",
     "unicode_values.yml": None,
     "unknown_key.yml": "unknown top-level key 'HPARAMZ'",

@@ -38,7 +38,7 @@ def test_runs_view_has_typed_columns_by_bare_name(repo):
     types = dict(zip(result.columns, result.types))
     assert result.columns[:9] == ["run", "sweep", "name", "status", "commit", "created", "started", "ended",
                                   "duration"]
-    assert result.columns[-2:] == ["params", "metrics"]
+    assert result.columns[-3:] == ["params", "metrics", "tags"]
     assert types["lr"] == "DOUBLE" and types["batch"] == "BIGINT" and types["aug"] == "BOOLEAN"
     assert types["opt"] == "VARCHAR" and types["model.depth"] == "BIGINT" and types["acc"] == "DOUBLE"
     assert rows(git, 'select run, lr, opt, "model.depth", duration from runs order by run') == [

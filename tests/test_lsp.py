@@ -229,7 +229,14 @@ async def test_completion_offers_top_keys_and_script_flags(client: LanguageClien
     flags = await client.text_document_completion_async(types.CompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=4, character=3)))
     by_label = {item.label: item for item in flags.items}
-    assert {"lr", "fail", "sleep", "logdir"} <= set(by_label)
+    assert {"fail", "logdir"} <= set(by_label)
+    assert "lr" not in by_label and "sleep" not in by_label  # already set in this mapping
+
+    _replace(client, uri, 3, "CMD: python train.py\nHPARAMS:\n  sleep: 0\n  l\n")
+    flags = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=3, character=3)))
+    by_label = {item.label: item for item in flags.items}
+    assert {"lr", "fail", "logdir"} <= set(by_label) and "sleep" not in by_label
     assert by_label["lr"].detail.startswith("--lr float default 0.1")
 
 

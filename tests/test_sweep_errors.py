@@ -9,8 +9,13 @@ from gitexp.errors import SweepError
 from gitexp.sweep import check_sweep_text, load_sweep, sweep_outline
 
 CASES = [
-    ("CMD: a\nHPARAMS:\n  lr: [1, 2\n", "s.yml:4:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"
-                                         " (while parsing a flow sequence)"),
+    # An unclosed bracket is reported where it opens, not where PyYAML gives up (the file's end).
+    ("CMD: a\nHPARAMS:\n  lr: [1, 2\n", "s.yml:3:7: YAML syntax error: unclosed '[' (expected ',' or ']', but got"
+                                         " '<stream end>' at line 4)"),
+    ("CMD: a\nHPARAMS:\n  lr: {a: 1\n  b: 2\n\nepochs: 3\n",
+     "s.yml:3:7: YAML syntax error: unclosed '{' (expected ',' or '}', but got ':' at line 4)"),
+    ("CMD: a\nHPARAMS:\n  lr: 'x\n", "s.yml:3:7: YAML syntax error: unclosed quote (found unexpected end of stream"
+                                      " at line 4)"),
     ("CMD: a\nHPARAM:\n  lr: 1\n", "s.yml:2:1: unknown top-level key 'HPARAM' (did you mean 'HPARAMS'?)"),
     ("CMD: a\nHPARAMS:\n  lr: []\n", "s.yml:3:7: lr: empty list of values: the sweep would have no runs"),
     ("CMD: a\nHPARAMS: 3\n", "s.yml:2:10: HPARAMS: expected a mapping of params, or a non-empty list of mappings"),

@@ -8,7 +8,8 @@ Public API (every call first brings the index up to date with the refs):
     render(result, fmt="table"|"csv"|"json"|"markdown", width=100) -> str;  table(result, width)
     write_delimited(columns, types, batches, out, delimiter);  aligned(columns, rows)
     list_runs(git, sweep=None, sort=None, descending=True, filter=None, offset=0, limit=None)
-    list_sweeps(git);  sweep_table(git, sweep, sort=None, descending=True)
+    list_sweeps(git, filter=None);  sweep_table(git, sweep, sort=None, descending=True)
+    experiments_table(git, where=None, runs=None, offset=0, limit=None) -> the VS Code table's rows
     sync(git) -> read-only connection (the tables are described in `schema`; the
     concurrency design in `sync`)
 
@@ -19,8 +20,8 @@ DuckDB and rich only inside the functions that need them, so importing this is c
 from gitexp.index.query import QueryResult, check_limit, run_query
 from gitexp.index.render import FORMATS, aligned, render, table, write_delimited
 from gitexp.index.results import results
-from gitexp.index.runs import list_runs, list_sweeps, ls, sweep_table
+from gitexp.index.runs import experiments_table, list_runs, list_sweeps, ls, sweep_table
 from gitexp.index.sync import index_path, sync
 
-__all__ = ["FORMATS", "QueryResult", "aligned", "check_limit", "index_path", "list_runs", "list_sweeps", "ls",
-           "render", "results", "run_query", "sweep_table", "sync", "table", "write_delimited"]
+__all__ = ["FORMATS", "QueryResult", "aligned", "check_limit", "experiments_table", "index_path", "list_runs",
+           "list_sweeps", "ls", "render", "results", "run_query", "sweep_table", "sync", "table", "write_delimited"]

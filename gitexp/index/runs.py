@@ -53,7 +53,7 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
         direction = "DESC" if descending else "ASC"
         page = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = con.execute(f"""SELECT r.run, r.sweep, r.name, r.status, r.created, r.started, r.ended,
-                                      r.duration, r.origin, r.params::VARCHAR, r.metrics::VARCHAR
+                                      r.duration, r.origin, r.params::VARCHAR, r.metrics::VARCHAR, r.tags::VARCHAR
                                FROM {source} WHERE {condition}
                                ORDER BY r.{order} {direction} NULLS LAST, r.run{page} OFFSET {int(offset)}""",
                            args).fetchall()
@@ -64,6 +64,7 @@ def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, desce
     for row in rows:
         item = {key: plain(value) for key, value in zip(keys, row)}
         item["params"], item["metrics"] = json.loads(row[9] or "{}"), json.loads(row[10] or "{}")
+        item["tags"] = json.loads(row[11] or "{}")
         runs.append(item)
     return total, runs
 
@@ -104,11 +105,13 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
         params = [col for kind, col, varies in used if kind == "param" and (varies or total <= 1)]
         metrics = [col for kind, col, _ in used if kind == "metric"]
         pulled = con.execute(f"SELECT count(*) FROM {source} AND r.origin IS NOT NULL").fetchall()[0][0]
+        tagged = con.execute(f"SELECT count(*) FROM {source} AND r.tags IS NOT NULL").fetchall()[0][0]
         exit_code = "c.info->>'exit_code'"
         picks = [f"r.sweep", "r.name AS run",
                  f"r.status || CASE WHEN r.status = 'failed' AND {exit_code} IS NOT NULL "
                  f"THEN ' (exit ' || ({exit_code}) || ')' ELSE '' END AS status",
                  f"{_age('r.created')} AS age", *(["r.origin"] if pulled else []),
+                 *([_TAGS_TEXT] if tagged else []),
                  *(f"r.{schema.ident(c)}" for c in params[: 4 if total <= 1 else 6]),
                  *(f"r.{schema.ident(c)}" for c in metrics[:6])]
         order = _sort_column(con, sort or "created")
@@ -124,6 +127,11 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
     except BaseException:
         con.close()
         raise
+
+
+# `star note=baseline`: a run's tags (gitexp tag) as `ls` shows them.
+_TAGS_TEXT = ("array_to_string(list_transform(json_keys(r.tags), lambda k: CASE WHEN json_extract_string(r.tags, k)"
+              " = 'true' THEN k ELSE k || '=' || json_extract_string(r.tags, k) END), ' ') AS tags")
 
 
 def sweep_hint(con: Any, name: str | None = None) -> str:
@@ -171,15 +179,92 @@ def frame(git: Git, sweep: str | None = None, where: str | None = None,
         raise
 
 
-def list_sweeps(git: Git, reconcile: Reconcile | None = None) -> list[dict[str, Any]]:
-    """Every sweep with its number of runs and of running runs, by name."""
+def list_sweeps(git: Git, reconcile: Reconcile | None = None, filter: str | None = None) -> list[dict[str, Any]]:
+    """Every sweep with its number of runs and of running runs, by name; with a `filter`
+    (as in `list_runs`), also how many of its runs match it (`matching`)."""
     con = sync(git, reconcile)
     try:
-        rows = con.execute("""SELECT sweep, count(*), count(*) FILTER (WHERE status = 'running')
-                              FROM _core GROUP BY sweep ORDER BY sweep""").fetchall()
+        matching = ", count(*) FILTER (WHERE contains(search, $1))" if filter else ""
+        rows = con.execute(f"""SELECT sweep, count(*), count(*) FILTER (WHERE status = 'running'){matching}
+                               FROM _core GROUP BY sweep ORDER BY sweep""",
+                           [filter.lower()] if filter else []).fetchall()
     finally:
         con.close()
-    return [{"sweep": sweep, "runs": runs, "running": running} for sweep, runs, running in rows]
+    sweeps = [{"sweep": row[0], "runs": row[1], "running": row[2]} for row in rows]
+    if filter:
+        for sweep, row in zip(sweeps, rows):
+            sweep["matching"] = row[3]
+    return sweeps
+
+
+_TABLE_FIELDS = ("run", "sweep", "name", "status", "created", "started", "ended", "duration", "origin", "exit_code")
+
+
+def experiments_table(git: Git, where: str | None = None, runs: list[str] | None = None, offset: int = 0,
+          limit: int | None = None, reconcile: Reconcile | None = None) -> dict[str, Any]:
+    """The experiments table: one row per run (fields, params, metrics, tags), newest first,
+    and its columns (every param and metric key with its SQL type).
+
+    `where` is a SQL condition over the `runs` view (`lr > 0.01 and status = 'completed'`);
+    `runs` restricts to those ids (a live update: the cost is that of the runs asked for).
+    """
+    import duckdb
+
+    con = sync(git, reconcile)
+    try:
+        conditions, args = ["TRUE"], []
+        if runs is not None:
+            args.append(list(runs))
+            conditions.append("runs.run IN (SELECT unnest($1::VARCHAR[]))")
+        if where and where.strip():
+            conditions.append(f"({_condition(where)})")
+        source = f"""runs JOIN (SELECT run AS _run, TRY_CAST(info->>'exit_code' AS BIGINT) AS _exit FROM _core) c
+                     ON c._run = runs.run WHERE {' AND '.join(conditions)}"""
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        try:
+            total = con.execute(f"SELECT count(*) FROM {source}", args).fetchall()[0][0]
+            rows = con.execute(f"""SELECT runs.run, runs.sweep, runs.name, runs.status, runs.created, runs.started,
+                                          runs.ended, runs.duration, runs.origin, c._exit, runs.params::VARCHAR,
+                                          runs.metrics::VARCHAR, runs.tags::VARCHAR
+                                   FROM {source} ORDER BY runs.created DESC NULLS LAST, runs.run{page}
+                                   OFFSET {int(offset)}""", args).fetchall()
+        except duckdb.Error as error:
+            raise QueryError(f"where {where}: {str(error).splitlines()[0]}") from None
+        columns = con.execute("SELECT kind, key, type FROM _columns ORDER BY kind DESC, rowid").fetchall()
+    finally:
+        con.close()
+    items = []
+    for row in rows:
+        item = {key: plain(value) for key, value in zip(_TABLE_FIELDS, row)}
+        item["params"], item["metrics"] = json.loads(row[10] or "{}"), json.loads(row[11] or "{}")
+        tags = json.loads(row[12] or "{}")
+        item["tags"] = tags if isinstance(tags, dict) else {}
+        items.append(item)
+    return {"total": total, "offset": offset, "rows": items,
+            "columns": [{"kind": kind, "key": key, "type": sql_type} for kind, key, sql_type in columns]}
+
+
+def _condition(where: str) -> str:
+    """One SQL expression, refused when it would end the WHERE clause (`;`, a stray `)`)."""
+    import duckdb
+
+    try:
+        tokens = duckdb.tokenize(where)
+    except duckdb.Error as error:
+        raise QueryError(f"where {where}: {str(error).splitlines()[0]}") from None
+    depth = 0
+    ends = [start for start, _ in tokens[1:]] + [len(where)]
+    for (start, kind), end in zip(tokens, ends):
+        text = where[start:end]
+        if kind == duckdb.token_type.comment or ";" in text and kind == duckdb.token_type.operator:
+            raise QueryError(f"where {where}: one condition only (no ';' or comments)")
+        if kind == duckdb.token_type.operator:
+            depth += text.count("(") - text.count(")")
+            if depth < 0:
+                raise QueryError(f"where {where}: unbalanced ')'")
+    if depth:
+        raise QueryError(f"where {where}: unbalanced '('")
+    return where
 
 
 def sweep_table(git: Git, sweep: str, sort: str | None = None, descending: bool = True,

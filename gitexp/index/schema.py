@@ -4,8 +4,8 @@ Tables (everything a query sees):
 
     runs      view: run, sweep, name, status, commit, created, started, ended, duration,
               origin (the remote a pulled run came from; NULL for runs made here),
-              one typed column per param, one per summary metric, then `params` and
-              `metrics` as JSON. A column is named by the bare key; a key that is also a
+              one typed column per param, one per summary metric, then `params`,
+              `metrics` and `tags` (the run's tags and stars, `gitexp tag`) as JSON. A column is named by the bare key; a key that is also a
               metric (for a param), a param (for a metric) or a fixed column gets the prefix
               `param.` or `metric.` (quote it: `select "metric.lr"`). Nested params are
               flattened with dots (`model.depth`).
@@ -27,9 +27,9 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "3"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "4"  # bump when the tables change: an index of another version is rebuilt
 FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration", "origin")
-RESERVED = {name.lower() for name in (*FIXED, "params", "metrics")}
+RESERVED = {name.lower() for name in (*FIXED, "params", "metrics", "tags")}
 _INT64 = 2**63
 _NON_FINITE = {"nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
@@ -273,7 +273,7 @@ def _wide(columns: list[tuple[str, str, str, str]], runs: str | None = None) -> 
 
     wide = "".join(f", {kind[0]}.{ident(name)}" for kind, _, name, _ in columns)
     return f"""SELECT c.run, c.sweep, c.name, c.status, c.commit, c.created, c.started, c.ended, c.duration,
-               o.origin{wide}, c.params, c.metrics
+               o.origin{wide}, c.params, c.metrics, json_extract(c.info, '$.tags') AS tags
         FROM _core c LEFT JOIN {pivot('param')} p ON p.run = c.run LEFT JOIN {pivot('metric')} m ON m.run = c.run
         LEFT JOIN _origin o ON o.run = c.run
         {f"WHERE c.run {runs}" if runs else ""}

@@ -95,7 +95,7 @@ def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:
                 if run.live:
                     commit = commit_run(git, run.ref, info, run.commit, message)
                 else:  # no live folder here: keep the committed files, change only run.json
-                    commit = _restamp(git, run, info, message)
+                    commit = restamp(git, run, info, message)
             except RefConflictError:
                 result.append(run)  # someone else updated it first; their word stands
                 continue
@@ -104,7 +104,9 @@ def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:
     return result
 
 
-def _restamp(git: Git, run: store.Run, info: dict[str, Any], message: str) -> str:
+def restamp(git: Git, run: store.Run, info: dict[str, Any], message: str) -> str:
+    """A new record commit for a run that is not live: `info` as its run.json, the committed
+    metrics, series and output kept; the ref moves only from `run.commit` (old-value check)."""
     with git.cat_file() as cat:
         def blob(name: str) -> bytes:
             return cat.blob(f"{run.commit}:{record.RECORD_DIR}/{name}") or b""

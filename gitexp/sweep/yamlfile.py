@@ -104,9 +104,13 @@ def compose(text: str, file: str, diags: Diagnostics) -> list[yaml.Node]:
         nodes = [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
+        opener = _unclosed(exc)
+        if opener:  # PyYAML notices a missing bracket or quote lines later: point at the opener
+            where = f"line {mark.line + 1}" if mark else "the end"
+            mark, problem, context = exc.context_mark, f"unclosed {opener}", f" ({exc.problem} at {where})"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise diags.fatal(Span(file, line, col, line, col + 1), f"YAML syntax error: {problem}{context}") from None
     except yaml.reader.ReaderError as exc:  # a control or NUL character: binary junk
         line = text.count("\n", 0, exc.position) + 1
@@ -121,6 +125,19 @@ def compose(text: str, file: str, diags: Diagnostics) -> list[yaml.Node]:
     for node in nodes:
         _check_size(node, file, diags)
     return nodes
+
+
+_OPENERS = {"while parsing a flow mapping": "'{'", "while parsing a flow sequence": "'['",
+            "while scanning a quoted scalar": "quote"}
+
+
+def _unclosed(exc: yaml.MarkedYAMLError) -> str | None:
+    """What was left open when the error is a bracket or quote that never closes."""
+    opener = _OPENERS.get(exc.context or "")
+    mark, start = exc.problem_mark, exc.context_mark
+    if opener and start is not None and (mark is None or mark.line > start.line):
+        return opener
+    return None
 
 
 def _check_size(root: yaml.Node, file: str, diags: Diagnostics) -> None:

@@ -81,7 +81,9 @@ class Browse:
         from gitexp import index
 
         page = self.answers.get(uri, params, lambda: self._runs(git, params))
-        sweeps = self.answers.get(uri, {"": "sweeps"}, lambda: index.list_sweeps(git))
+        filter = params.get("filter") or None
+        sweeps = self.answers.get(uri, {"": "sweeps", "filter": filter},
+                                  lambda: index.list_sweeps(git, filter=filter if isinstance(filter, str) else None))
         return {**page, "sweeps": sweeps}
 
     def _runs(self, git, params: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +96,24 @@ class Browse:
             descending=bool(params.get("descending", True)), filter=params.get("filter") or None,
             offset=offset, limit=integer(params, "limit", method, None))
         return {"total": total, "offset": offset, "runs": rows}
+
+    def table(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The experiments table: a page of rows (or the rows of named runs) and the columns."""
+        from gitexp import index
+
+        method = "gitexp/table"
+        where = params.get("where")
+        if where is not None and not isinstance(where, str):
+            raise GitexpError(f"{method}: param 'where' must be a string")
+        runs = strings(params, "runs", method) if "runs" in params else None
+        folder = params.get("folder")
+        uri, git = self.server.repos.get(folder if isinstance(folder, str) else None)
+        def compute() -> dict[str, Any]:
+            return index.experiments_table(git, where=where, runs=runs, offset=integer(params, "offset", method, 0) or 0,
+                                           limit=integer(params, "limit", method, None))
+
+        # Rows of named runs are asked for right after they change (a tag, a live update): never reused.
+        return compute() if runs is not None else self.answers.get(uri, {"": "table", **params}, compute)
 
     def run(self, params: dict[str, Any]) -> dict[str, Any]:
         from gitexp import inspect
@@ -128,10 +148,11 @@ class Browse:
         runs = strings(params, "runs", method)
         if not runs:
             raise GitexpError(f"{method}: param 'runs' must name at least one run")
-        return inspect.series(self._repo(params), runs, strings(params, "keys", method) or None)
+        return inspect.series(self._repo(params), runs, strings(params, "keys", method) or None,
+                              time=params.get("time") is True)
 
 
 def setup(server: GitexpServer) -> None:
     feature = Browse(server)
-    for name in ("runs", "run", "diff", "file", "query", "series"):
+    for name in ("runs", "table", "run", "diff", "file", "query", "series"):
         server.custom_request(f"gitexp/{name}", getattr(feature, name))

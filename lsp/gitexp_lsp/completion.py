@@ -61,7 +61,8 @@ class SweepCompletion:
         if not match.group(1):
             items = self._top_keys(doc.text)
         else:
-            items = self._flags(doc)
+            present = sibling_keys(doc.lines, where.line, len(match.group(1)))
+            items = [item for item in self._flags(doc) if item.label not in present]
         return types.CompletionList(is_incomplete=False, items=items)
 
     def _top_keys(self, text: str) -> list[types.CompletionItem]:
@@ -109,6 +110,29 @@ def _search_items(section: str, before: str) -> list[types.CompletionItem] | Non
         return [types.CompletionItem(label=key, kind=types.CompletionItemKind.Property, insert_text=f"{key}: ",
                                      documentation=doc) for key, doc in keys.items()]
     return None
+
+
+_KEY_LINE = re.compile(r"^(\s*)([\w.-]+)\s*:")
+
+
+def sibling_keys(lines: list[str], line: int, indent: int) -> set[str]:
+    """Keys already set in the mapping the cursor's line belongs to (same indentation, up to
+    the lines that open or close that block), so completion offers only flags not yet set."""
+    keys: set[str] = set()
+    for step in (-1, 1):
+        index = line + step
+        while 0 <= index < len(lines):
+            text = lines[index]
+            stripped = text.strip()
+            if stripped and not stripped.startswith("#"):
+                depth = len(text) - len(text.lstrip())
+                if depth < indent:
+                    break
+                match = _KEY_LINE.match(text)
+                if depth == indent and match:
+                    keys.add(match.group(2))
+            index += step
+    return keys
 
 
 def setup(server: GitexpServer, sweeps: SweepDocs) -> None:

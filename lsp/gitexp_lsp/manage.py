@@ -1,4 +1,4 @@
-"""`gitexp/kill` and `gitexp/delete`: act on several runs, reporting each one's outcome.
+"""`gitexp/kill`, `gitexp/delete` and `gitexp/tag`: act on several runs, reporting each one's outcome.
 
 One bad name must not stop the others, so runs are resolved and handled one at a time and
 the answer lists what was done and what failed (with the one-line reason).
@@ -41,6 +41,20 @@ class Manage:
         return self._each(params, "gitexp/delete",
                           lambda git, run: [str(ref) for ref in manage.rm(git, view.resolve_many(git, [run]))])
 
+    def tag(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Set (`set`: {name: value}) and remove (`remove`: [name]) tags; names checked first,
+        so a bad name writes nothing on any run."""
+        from gitexp.record import tags
+
+        method = "gitexp/tag"
+        add = params.get("set") or {}
+        if not isinstance(add, dict):
+            raise GitexpError(f"{method}: param 'set' must be an object of tag name -> value")
+        remove = strings(params, "remove", method)
+        for name in [*add, *remove]:
+            tags.check_tag(name)
+        return self._each(params, method, lambda git, run: [tags.set_tags(git, run, add, remove)[0]])
+
     def kill(self, params: dict[str, Any]) -> dict[str, Any]:
         from gitexp.run import control
 
@@ -58,3 +72,4 @@ def setup(server: GitexpServer) -> None:
     feature = Manage(server)
     server.custom_request("gitexp/delete", feature.delete)
     server.custom_request("gitexp/kill", feature.kill)
+    server.custom_request("gitexp/tag", feature.tag)
