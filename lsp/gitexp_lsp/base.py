@@ -64,6 +64,7 @@ class GitexpServer(LanguageServer):
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gitexp-lsp")
         self._listeners: dict[str, list[Callable[[Any], None]]] = {}
         self.generations: dict[str, int] = {}  # folder URI -> bumped whenever its runs change
+        self.warm: set[str] = set()  # folder URIs whose index has been built since the server started
 
     def runs_changed(self, folder: str) -> None:
         """Called by the watcher: answers cached for `folder` are stale from now on."""

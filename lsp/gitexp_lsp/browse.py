@@ -66,6 +66,19 @@ class Answers:
         return answer
 
 
+def quick_sweeps(git) -> dict[str, Any]:
+    """Sweeps and their run counts from the ref listing alone (milliseconds at 10k runs), for
+    the sidebar while the index is first built (seconds); `running` is unknown (0) until then,
+    and the session announces `runsChanged` once the index is ready."""
+    from gitexp.record import store
+
+    counts: dict[str, int] = {}
+    for ref in store.list_runs(git):
+        counts[ref.sweep] = counts.get(ref.sweep, 0) + 1
+    return {"total": sum(counts.values()), "offset": 0, "runs": [],
+            "sweeps": [{"sweep": sweep, "runs": n, "running": 0} for sweep, n in sorted(counts.items())]}
+
+
 class Browse:
     def __init__(self, server: GitexpServer):
         self.server = server
@@ -79,6 +92,9 @@ class Browse:
         folder = params.get("folder")
         uri, git = self.server.repos.get(folder if isinstance(folder, str) else None)
         from gitexp import index
+
+        if params.get("limit") == 0 and not params.get("filter") and uri not in self.server.warm:
+            return quick_sweeps(git)
 
         page = self.answers.get(uri, params, lambda: self._runs(git, params))
         filter = params.get("filter") or None

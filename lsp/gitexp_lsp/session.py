@@ -68,6 +68,12 @@ class Session:
                 index.list_runs(git, limit=1)
             except GitexpError as error:
                 log.warning("%s: index not ready: %s", uri, error)
+                continue
+            if uri not in self.server.warm:
+                # Answers given from the refs alone (quick sweeps) lacked running counts.
+                self.server.warm.add(uri)
+                self.server.runs_changed(uri)
+                self.server.send_from_thread(self.server.protocol.notify, RUNS_CHANGED, {"runs": [], "folder": uri})
 
     def _changed(self, uri: str, runs: list[str]) -> None:
         from gitexp import index

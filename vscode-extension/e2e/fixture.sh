@@ -1,24 +1,59 @@
 #!/usr/bin/env bash
-# Build the e2e fixture: a fresh git repository with recorded runs made by the real CLI.
-#   quickstart  the 4-run example sweep, on the committed code
+# Build the e2e fixture: a fresh git repository with recorded runs.
+#   quickstart  the 4-run example sweep, on the committed code (real `gitexp run`)
 #   tuned       one run after an uncommitted edit of train.py, so its code snapshot differs
 #               and comparing it with a quickstart run has a file to diff
+#   sweep0..9   2,000 generated records (tests/recordgen.py: the documented record format),
+#               so the table and the sidebar are tried at scale
+#   live.yml    a sweep the test launches from the editor: 2 runs logging a point every 0.3 s
 # Usage: fixture.sh DIR   (DIR must not exist; needs `gitexp` on PATH)
 set -euo pipefail
 
 dir=$1
-examples=$(cd "$(dirname "$0")/../../examples/quickstart" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+examples=$root/examples/quickstart
 
 mkdir -p "$dir/examples"
 cd "$dir"
-git init -q
+git init -q -b main
 git config user.name "gitexp e2e"
 git config user.email "e2e@gitexp.invalid"
 cp -r "$examples" examples/quickstart
+cat > live_train.py <<'PY'
+"""Logs a slowly falling loss for about a minute, so the editor can watch it live."""
+import argparse
+import time
+
+import gitexp
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.1)
+parser.add_argument("--steps", type=int, default=200)
+args = parser.parse_args()
+for step in range(args.steps):
+    gitexp.log({"loss": 1.0 / (1 + args.lr * step)}, step=step)
+    gitexp.flush()
+    time.sleep(0.3)
+PY
+cat > live.yml <<'YAML'
+CMD: python live_train.py
+HPARAMS:
+  lr: [0.1, 0.5]
+YAML
 git add -A
 git commit -qm "quickstart example"
 
 gitexp run examples/quickstart/sweep.yml
+
+python3 - "$root/tests" <<'PY'
+import sys
+from pathlib import Path
+
+sys.path.insert(0, sys.argv[1])
+import recordgen
+
+recordgen.write(Path("."), recordgen.synthetic(2000, sweeps=10, epochs=20))
+PY
 
 sed -i 's/0\.9 \* v + g/0.8 * v + g/' examples/quickstart/train.py
 cat > examples/quickstart/tuned.yml <<'YAML'
@@ -32,4 +67,5 @@ HPARAMS:
 YAML
 gitexp run examples/quickstart/tuned.yml
 
-git for-each-ref --format='%(refname)' refs/experiments/
+git for-each-ref --format='%(refname)' refs/experiments/ | grep -v '/sweep[0-9]/' || true
+echo "$(git for-each-ref refs/experiments/ | wc -l) runs"

@@ -8,8 +8,11 @@
 #         $GITEXP_E2E_HOME (default ~/.cache/gitexp-e2e); the extension's own devDependencies
 #         (playwright-core drives Debian's chromium, it downloads no browser)
 # then builds the .vsix, installs it into code-server, makes a fixture repository with
-# recorded runs (fixture.sh, real `gitexp run`), and runs test.mjs against it.
-# Screenshots land in e2e/screenshots/. Bounded: every wait has a timeout.
+# recorded runs (fixture.sh: real `gitexp run`, plus 2,000 generated records), and runs
+# test.mjs against it. Screenshots land in e2e/screenshots/. Bounded: every wait has a timeout.
+# On exit it ends every process it started (code-server's process group, and anything still
+# running in or naming its work folder, e.g. a sweep launched in an editor terminal) and fails
+# if one is left.
 set -euo pipefail
 
 CODE_SERVER_VERSION=4.139.1
@@ -35,8 +38,17 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   step "apt-get install ${missing[*]}"
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended-upgrades, a second CI job) may hold the locks: wait for it rather
+  # than fail. DPkg::Lock::Timeout makes apt itself wait; the loop covers older apts and the
+  # lists lock of `update`.
+  apt_wait=(-o DPkg::Lock::Timeout=600)
+  for attempt in 1 2 3 4 5 6; do
+    $sudo_ apt-get "${apt_wait[@]}" update -qq && break
+    [ "$attempt" = 6 ] && exit 1
+    step "apt-get update failed (locked?), waiting"; sleep 20
+  done
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
 fi
 
 # --- Node 24 and code-server -------------------------------------------------------------
@@ -71,9 +83,50 @@ command -v gitexp >/dev/null || { step "pip install -e $root"; python3 -m pip in
 # --- fixture, code-server, test ------------------------------------------------------------
 work=$(mktemp -d /tmp/gitexp-e2e.XXXXXX)
 server_pid=""
+# Processes this run started and that outlive their parent: code-server's process group (its
+# extension host and the `gitexp lsp` servers) and whatever ran in its terminals (node-pty
+# gives each shell a session of its own, so a sweep launched there is not in that group).
+# They all run in, or name, $work: find them by that.
+ours() {
+  local proc pid
+  for proc in /proc/[0-9]*; do
+    pid=${proc#/proc/}
+    [ "$pid" = $$ ] && continue
+    # (bash matching, not grep: a grep would name $work in its own arguments)
+    if [[ "$(readlink "$proc/cwd" 2>/dev/null)" == "$work"* ]] ||
+       [[ "$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" == *"$work"* ]]; then
+      echo "$pid"
+    fi
+  done
+}
+stop_all() {
+  local left pid group_alive
+  if [ -n "$server_pid" ]; then
+    kill -TERM -- "-$server_pid" 2>/dev/null || true
+  fi
+  for pid in $(ours); do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    left=$(ours)
+    group_alive=""
+    [ -n "$server_pid" ] && kill -0 -- "-$server_pid" 2>/dev/null && group_alive=1
+    [ -z "$left" ] && [ -z "$group_alive" ] && break
+    sleep 0.5
+  done
+  [ -n "$server_pid" ] && kill -KILL -- "-$server_pid" 2>/dev/null || true
+  for pid in $(ours); do kill -KILL "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  left=$(ours)
+  if [ -n "$left" ]; then
+    echo "e2e: processes left running: $left" >&2
+    return 1
+  fi
+  echo "e2e: every process the test started has ended"
+}
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  local status=$?
+  stop_all || status=1
   [ -n "${GITEXP_E2E_KEEP:-}" ] || rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 
@@ -96,9 +149,7 @@ cat > "$work/data/User/settings.json" <<JSON
   "chat.disableAIFeatures": true
 }
 JSON
-# gitexp.executable is machine-overridable: code-server reads it from the Machine settings.
-mkdir -p "$work/data/Machine"
-printf '{ "gitexp.executable": "%s" }\n' "$(command -v gitexp)" > "$work/data/Machine/settings.json"
+# No gitexp.executable: the extension must find `gitexp` on the PATH code-server runs with.
 code_server() {
   "$node24/bin/node" "$cs/out/node/entry.js" --user-data-dir "$work/data" \
     --extensions-dir "$work/extensions" "$@"
@@ -108,7 +159,10 @@ code_server --install-extension "$ext/gitexp.vsix" > "$work/install.log" 2>&1 ||
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "start code-server on 127.0.0.1:$port"
-code_server --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry --disable-update-check \
+# setsid: node itself (not a subshell of a shell function) leads a new process group, so
+# $server_pid is node's pid and `kill -- -$server_pid` reaches every child it forks.
+setsid "$node24/bin/node" "$cs/out/node/entry.js" --user-data-dir "$work/data" --extensions-dir "$work/extensions" \
+  --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override "$work/repo" > "$work/code-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do
@@ -120,7 +174,7 @@ done
 step "drive the editor"
 rm -rf "$here/screenshots" && mkdir -p "$here/screenshots"
 status=0
-timeout 240 node "$here/test.mjs" "http://127.0.0.1:$port/?folder=$work/repo" "$here/screenshots" || status=$?
+timeout 420 node "$here/test.mjs" "http://127.0.0.1:$port/?folder=$work/repo" "$here/screenshots" || status=$?
 if [ "$status" != 0 ]; then
   echo "--- code-server log"; tail -50 "$work/code-server.log"
   find "$work/data" -name '*gitexp*.log' -path '*exthost*' -exec sh -c 'echo "--- $1"; tail -50 "$1"' _ {} \;
