@@ -6,7 +6,9 @@
 #   sweep0..9   2,000 generated records (tests/recordgen.py: the documented record format),
 #               so the table and the sidebar are tried at scale
 #   live.yml    a sweep the test launches from the editor: 2 runs logging a point every 0.3 s
-# Usage: fixture.sh DIR   (DIR must not exist; needs `gitexp` on PATH)
+#   long        (GITEXP_E2E_LONG=1, for the benchmark) 100 runs x 1,000 points of loss
+# Usage: fixture.sh DIR   (DIR must not exist; needs `gitexp` on PATH). GITEXP_E2E_RUNS sets
+# how many records are generated (default 2000).
 set -euo pipefail
 
 dir=$1
@@ -45,14 +47,20 @@ git commit -qm "quickstart example"
 
 gitexp run examples/quickstart/sweep.yml
 
-python3 - "$root/tests" <<'PY'
+python3 - "$root/tests" "${GITEXP_E2E_RUNS:-2000}" "${GITEXP_E2E_LONG:-}" <<'PY'
 import sys
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
 import recordgen
 
-recordgen.write(Path("."), recordgen.synthetic(2000, sweeps=10, epochs=20))
+recordgen.write(Path("."), recordgen.synthetic(int(sys.argv[2]), sweeps=10, epochs=20))
+if sys.argv[3]:
+    recordgen.write(Path("."), [
+        recordgen.Record("long", f"run{i}", {"lr": 0.001 * (i + 1), "seed": i}, {"loss": 1 / (1 + i)},
+                         [{"step": s, "key": "loss", "value": (1 + i / 100) / (1 + 0.01 * s), "time": 1.7e9 + s}
+                          for s in range(1000)])
+        for i in range(100)])
 PY
 
 sed -i 's/0\.9 \* v + g/0.8 * v + g/' examples/quickstart/train.py

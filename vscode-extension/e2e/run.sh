@@ -94,7 +94,7 @@ ours() {
     [ "$pid" = $$ ] && continue
     # (bash matching, not grep: a grep would name $work in its own arguments)
     if [[ "$(readlink "$proc/cwd" 2>/dev/null)" == "$work"* ]] ||
-       [[ "$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" == *"$work"* ]]; then
+       [[ "$( { tr '\0' ' ' < "$proc/cmdline"; } 2>/dev/null)" == *"$work"* ]]; then
       echo "$pid"
     fi
   done
@@ -131,8 +131,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "fixture repository"
-timeout 120 "$here/fixture.sh" "$work/repo" > "$work/fixture.log" 2>&1 || { cat "$work/fixture.log"; exit 1; }
-grep refs/experiments "$work/fixture.log"
+timeout 300 "$here/fixture.sh" "$work/repo" > "$work/fixture.log" 2>&1 || { cat "$work/fixture.log"; exit 1; }
+grep -E 'refs/experiments| runs$' "$work/fixture.log"
 
 mkdir -p "$work/data/User" "$work/extensions"
 cat > "$work/data/User/settings.json" <<JSON
@@ -174,7 +174,9 @@ done
 step "drive the editor"
 rm -rf "$here/screenshots" && mkdir -p "$here/screenshots"
 status=0
-timeout 420 node "$here/test.mjs" "http://127.0.0.1:$port/?folder=$work/repo" "$here/screenshots" || status=$?
+total=$(sed -n 's/^\([0-9]*\) runs$/\1/p' "$work/fixture.log" | tail -1)
+GITEXP_E2E_TOTAL=$total timeout 420 node "$here/test.mjs" "http://127.0.0.1:$port/?folder=$work/repo" "$here/screenshots" ||
+  status=$?
 if [ "$status" != 0 ]; then
   echo "--- code-server log"; tail -50 "$work/code-server.log"
   find "$work/data" -name '*gitexp*.log' -path '*exthost*' -exec sh -c 'echo "--- $1"; tail -50 "$1"' _ {} \;

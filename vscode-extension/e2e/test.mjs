@@ -9,6 +9,10 @@ import { join } from 'path'
 
 const [url, shots] = process.argv.slice(2)
 const TIMEOUT = 30_000
+const TOTAL = Number(process.env.GITEXP_E2E_TOTAL || 2005)
+// GITEXP_E2E_BENCH=1: only the checks that measure speed, plus a plot of the `long` sweep
+// (100 runs x 1,000 points; fixture.sh with GITEXP_E2E_LONG=1).
+const BENCH = Boolean(process.env.GITEXP_E2E_BENCH)
 const results = []
 const timings = {}
 
@@ -28,7 +32,10 @@ page.setDefaultTimeout(TIMEOUT)
 
 const shot = name => page.screenshot({ path: join(shots, `${name}.png`) })
 
-const check = async (name, body) => {
+const check = async (name, body, options = {}) => {
+  if ((BENCH && !options.bench) || (!BENCH && options.benchOnly)) {
+    return
+  }
   const started = Date.now()
   try {
     await body()
@@ -90,7 +97,7 @@ try {
     await page.goto(url)
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 })
     await page.locator('.activitybar').waitFor()
-  })
+  }, { bench: true })
 
   await check('gitexp view lists the sweeps of 2,000+ runs', async () => {
     const started = Date.now()
@@ -102,7 +109,7 @@ try {
     const label = await row('sweep3').getAttribute('aria-label')
     if (!/200 runs/.test(label ?? '')) throw new Error(`sweep row says "${label}"`)
     await shot('01-sweeps')
-  })
+  }, { bench: true })
 
   await check('runs appear under their sweep with status and metric', async () => {
     await row('quickstart').click()
@@ -169,20 +176,20 @@ try {
   const cell = (index, col) => table.locator(`.ag-row[row-index="${index}"] .ag-cell[col-id="${col}"]`).first()
   const countText = () => table.locator('#count').textContent()
 
-  await check('experiments table opens on 2,005 runs with virtualised rows', async () => {
+  await check('experiments table opens on all runs with virtualised rows', async () => {
     await page.keyboard.press('Escape')
     const started = Date.now()
     await runCommand('gitexp: Show Experiments Table')
     table = await frameWith('#grid .ag-row')
     timings.tableFirstRowsMs = Date.now() - started
-    await until('all rows loaded', async () => /^2005 runs · 2005 shown/.test((await countText()) ?? ''), 60_000)
+    await until('all rows loaded', async () => new RegExp(`^${TOTAL} runs · ${TOTAL} shown`).test((await countText()) ?? ''), 120_000)
     timings.tableAllRowsMs = Date.now() - started
     const inDom = await table.locator('.ag-center-cols-container .ag-row').count()
     if (inDom > 150) throw new Error(`${inDom} rows in the DOM: not virtualised`)
     timings.tableRowsInDom = inDom
     await table.locator('.ag-header-group-cell', { hasText: 'params' }).first().waitFor()
     await shot('07-table')
-  })
+  }, { bench: true })
 
   await check('table sorts by a param, a second key with shift', async () => {
     const header = table.locator('.ag-header-cell[col-id="params.lr"] .ag-header-cell-label')
@@ -198,7 +205,7 @@ try {
     await until('second sort key', async () => (await table.locator('.ag-header-cell[col-id="params.batch"][aria-sort="ascending"]').count()) > 0)
     timings.secondSortMs = Date.now() - started
     await shot('08-table-sorted')
-  })
+  }, { bench: true })
 
   await check('table filters a column and a SQL condition; a bad condition is one line', async () => {
     const filter = table.locator('.ag-floating-filter input[aria-label^="optim"]').first()
@@ -206,8 +213,8 @@ try {
     await filter.fill('adam')
     await until('filtered rows', async () => {
       const text = (await countText()) ?? ''
-      const shown = Number(/· (\d+) shown/.exec(text)?.[1] ?? 2005)
-      return shown > 0 && shown < 2005
+      const shown = Number(/· (\d+) shown/.exec(text)?.[1] ?? TOTAL)
+      return shown > 0 && shown < TOTAL
     })
     timings.columnFilterMs = Date.now() - started
     const optims = new Set()
@@ -227,14 +234,14 @@ try {
     await where.press('Enter')
     await until('SQL-filtered rows', async () => {
       const total = Number(/^(\d+) runs/.exec((await countText()) ?? '')?.[1] ?? 0)
-      return total > 0 && total < 2005
+      return total > 0 && total < TOTAL
     })
     timings.whereMs = Date.now() - started
     await shot('09-table-filtered')
     await where.fill('')
     await where.press('Enter')
-    await until('all rows back', async () => /^2005 runs/.test((await countText()) ?? ''), 60_000)
-  })
+    await until('all rows back', async () => new RegExp(`^${TOTAL} runs`).test((await countText()) ?? ''), 120_000)
+  }, { bench: true })
 
   await check('star a run from the table', async () => {
     const star = cell(0, 'star')
@@ -304,6 +311,22 @@ try {
     await page.waitForTimeout(1500)
     await shot('14-sweep-file')
   })
+  await check('plot of 100 runs x 1,000 points', async () => {
+    const where = table.locator('#where')
+    await where.fill("sweep = 'long'")
+    await where.press('Enter')
+    await until('the long sweep', async () => /^100 runs · 100 shown/.test((await countText()) ?? ''), 60_000)
+    await table.locator('.ag-header-select-all input').first().check()
+    await until('100 selected', async () => /100 selected/.test((await countText()) ?? ''))
+    const started = Date.now()
+    await table.locator('button[data-action="plot"]').click()
+    const plot = await frameWith('#charts canvas', 60_000)
+    await until('100 curves', async () => Number(await plot.evaluate(() => document.body.dataset.points ?? 0)) >= 100_000, 60_000)
+    timings.plot100x1000ClickToDrawnMs = Date.now() - started
+    timings.plot100x1000DrawMs = Number(await plot.evaluate(() => document.body.dataset.drawMs))
+    await page.waitForTimeout(500)
+    await shot('bench-plot-100x1000')
+  }, { bench: true, benchOnly: true })
 } finally {
   await browser.close()
 }

@@ -5,7 +5,6 @@ import { parseTagEdit } from '../experiments/values'
 import type { GitexpClient } from '../languageClient/client'
 import { errorMessage } from '../util/errors'
 import { ServerCommand } from '../languageClient/protocol'
-import { defaultKeys } from '../plot/collect'
 import type { RunDetailNode } from '../run/collect'
 import { type RunsNode, collectSortKeys, selectedRuns } from '../runs/collect'
 import type { Disposer } from '../util/disposable'
@@ -107,11 +106,9 @@ const plot = async (ctx: CommandContext, clicked: unknown, selection: unknown): 
   if (!target) {
     return
   }
-  await ctx.plotPanel.show(
-    target.client,
-    target.runs,
-    defaultKeys([], [ctx.runsTree.viewState.sort, ctx.runsTree.viewState.keyMetric])
-  )
+  // The sort key and configured key metric are shown first when the runs logged them.
+  const { sort, keyMetric } = ctx.runsTree.viewState
+  await ctx.plotPanel.show(target.client, target.runs, [keyMetric, sort].filter(Boolean))
 }
 
 const compare = async (ctx: CommandContext, clicked: unknown, selection: unknown): Promise<void> => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert'
 import { chmodSync, mkdtempSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { findGitexp, missingExecutableMessage, resolveExecutable } from './executable'
+import { findGitexp, launcherPath, missingExecutableMessage, resolveExecutable } from './executable'
 
 describe('resolveExecutable', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gitexp-exe-'))
@@ -56,6 +56,22 @@ describe('findGitexp', () => {
     assert.equal(await findGitexp('gitexp', repo, join(dir, 'env', 'bin'), env), interpreter)
     assert.equal(await findGitexp('gitexp', repo, undefined, env), venv)
     assert.equal(await findGitexp('', join(dir, 'elsewhere'), join(dir, 'nothing'), env), onPath)
+  })
+
+  it('finds the active virtualenv, and the PATH of the editor server when the host lost it', async () => {
+    const active = { PATH: '/usr/bin', VIRTUAL_ENV: join(dir, 'env') }
+    assert.equal(await findGitexp('gitexp', join(dir, 'elsewhere'), undefined, active), interpreter)
+    const lost = { PATH: '/usr/bin' }
+    assert.equal(await findGitexp('gitexp', join(dir, 'elsewhere'), undefined, lost, undefined, join(dir, 'path-bin')), onPath)
+    assert.equal(await findGitexp('gitexp', join(dir, 'elsewhere'), undefined, lost, undefined, ''), undefined)
+  })
+
+  it("reads the editor server's PATH from /proc (Linux)", async function () {
+    if (process.platform !== 'linux') {
+      this.skip()
+    }
+    assert.equal(await launcherPath({ CODE_SERVER_PARENT_PID: String(process.pid) }), process.env.PATH ?? '')
+    assert.equal(await launcherPath({}), '')
   })
 
   it('keeps gitexp.executable as an override', async () => {

@@ -1,5 +1,5 @@
 import { constants } from 'fs'
-import { access } from 'fs/promises'
+import { access, readFile } from 'fs/promises'
 import { delimiter, isAbsolute, join, resolve } from 'path'
 
 export type IsExecutable = (path: string) => Promise<boolean>
@@ -54,30 +54,56 @@ export const missingExecutableMessage = (setting: string): string =>
   'gitexp.executable to its full path (e.g. .venv/bin/gitexp).'
 
 /**
+ * The PATH of the editor's own server process. code-server (and VS Code's remote server)
+ * start the extension host with the PATH of a fresh login shell, so a virtualenv that was
+ * active when the editor started is missing from `process.env.PATH`; the server process,
+ * named by CODE_SERVER_PARENT_PID, still has it (Linux: read from /proc).
+ */
+export const launcherPath = async (env: NodeJS.ProcessEnv = process.env): Promise<string> => {
+  const pid = env.CODE_SERVER_PARENT_PID
+  if (!pid || !/^\d+$/.test(pid) || process.platform !== 'linux') {
+    return ''
+  }
+  try {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8')
+    return environ.split('\0').find(entry => entry.startsWith('PATH='))?.slice('PATH='.length) ?? ''
+  } catch {
+    return ''
+  }
+}
+
+/**
  * The `gitexp` to run for a repository: `gitexp.executable` when the user set it (an
  * override, as before); otherwise the one next to the Python extension's selected
- * interpreter, then a `.venv`/`venv` in the repository, then VS Code's own PATH.
+ * interpreter, then in the active virtualenv or conda environment, then a `.venv`/`venv` in
+ * the repository, then on VS Code's PATH (the extension host's, then its server's).
  */
 export const findGitexp = async (
   setting: string,
   root: string,
   pythonBin: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  isExecutable: IsExecutable = isExecutableFile
+  isExecutable: IsExecutable = isExecutableFile,
+  serverPath?: string
 ): Promise<string | undefined> => {
   const name = setting.trim()
   if (name && name !== 'gitexp') {
     return resolveExecutable(name, root, env, isExecutable)
   }
   const bin = process.platform === 'win32' ? 'Scripts' : 'bin'
-  const folders = [pythonBin, join(root, '.venv', bin), join(root, 'venv', bin)].filter(
-    (folder): folder is string => Boolean(folder)
-  )
+  const folders = [
+    pythonBin,
+    env.VIRTUAL_ENV && join(env.VIRTUAL_ENV, bin),
+    env.CONDA_PREFIX && join(env.CONDA_PREFIX, process.platform === 'win32' ? 'Scripts' : 'bin'),
+    join(root, '.venv', bin),
+    join(root, 'venv', bin)
+  ].filter((folder): folder is string => Boolean(folder))
   for (const folder of folders) {
     const found = await resolveExecutable(join(folder, 'gitexp'), root, env, isExecutable)
     if (found) {
       return found
     }
   }
-  return resolveExecutable('gitexp', root, env, isExecutable)
+  const path = [env.PATH, serverPath ?? (await launcherPath(env))].filter(Boolean).join(delimiter)
+  return resolveExecutable('gitexp', root, { ...env, PATH: path }, isExecutable)
 }

@@ -172,7 +172,6 @@ const api: GridApi<TableRow> = createGrid($('grid'), {
   enableCellSpan: true,
   animateRows: false,
   suppressColumnMoveAnimation: true,
-  multiSortKey: undefined,
   tooltipShowDelay: 400,
   isExternalFilterPresent: () => brushed !== undefined,
   doesExternalFilterPass: node => (node.data ? (brushed?.has(node.data.run) ?? true) : true),
