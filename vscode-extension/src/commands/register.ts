@@ -8,7 +8,7 @@ import { ServerCommand } from '../languageClient/protocol'
 import type { RunDetailNode } from '../run/collect'
 import { type RunsNode, collectSortKeys, selectedRuns } from '../runs/collect'
 import type { Disposer } from '../util/disposable'
-import { shellWord, withExecutable } from '../vscode/terminal'
+import { shellWord, withExecutable, withPath } from '../vscode/terminal'
 import { watchLaunch } from './launch'
 import type { CommandContext } from './context'
 import { pickRepository, pickRuns } from './pick'
@@ -85,7 +85,7 @@ const runServerCommand = async (ctx: CommandContext, command: string, arg: unkno
 const runInTerminal = (ctx: CommandContext, client: GitexpClient, command: string, key?: string, name?: string): void => {
   const executable = client.executable ?? workspace.getConfiguration('gitexp').get<string>('executable', 'gitexp')
   const binDir = client.pythonBin ?? (client.executable ? dirname(client.executable) : undefined)
-  ctx.terminals.run(client.root, name ?? client.name, withExecutable(command, executable), binDir, key)
+  ctx.terminals.run(client.root, name ?? client.name, withPath(withExecutable(command, executable), binDir), binDir, key)
 }
 
 const gitexpLine = (...words: string[]): string => ['gitexp', ...words.map(shellWord)].join(' ')

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert'
-import { shellWord, terminalEnv, withExecutable } from './terminal'
+import { shellWord, terminalEnv, withExecutable, withPath } from './terminal'
 
 describe('withExecutable', () => {
   it('keeps the server command when the executable is the default', () => {
@@ -27,5 +27,14 @@ describe('shellWord', () => {
   it('quotes only what needs it', () => {
     assert.equal(shellWord('q/lr0.1'), 'q/lr0.1')
     assert.equal(shellWord("it's here"), "'it'\\''s here'")
+  })
+})
+
+describe('withPath', () => {
+  it("puts the interpreter's folder first on the command's PATH (POSIX shells)", () => {
+    assert.equal(withPath('gitexp run s.yml', '/p/.venv/bin', 'linux'), 'PATH=/p/.venv/bin:"$PATH" gitexp run s.yml')
+    assert.equal(withPath('gitexp run s.yml', '/my env/bin', 'darwin'), `PATH='/my env/bin':"$PATH" gitexp run s.yml`)
+    assert.equal(withPath('gitexp run s.yml', '/p/bin', 'win32'), 'gitexp run s.yml')
+    assert.equal(withPath('gitexp run s.yml', undefined, 'linux'), 'gitexp run s.yml')
   })
 })

@@ -54,6 +54,14 @@ export const withExecutable = (command: string, executable: string): string => {
 export const terminalEnv = (binDir: string | undefined, path = process.env.PATH ?? ''): Record<string, string> | undefined =>
   binDir ? { PATH: path ? `${binDir}${delimiter}${path}` : binDir } : undefined
 
+/**
+ * The command line with `binDir` first on its PATH, for POSIX shells: a shell's rc files
+ * (pyenv, conda) may put their own `python` first again after the terminal starts, and the
+ * runs of a sweep inherit the PATH of the `gitexp run` that starts them.
+ */
+export const withPath = (command: string, binDir: string | undefined, platform = process.platform): string =>
+  binDir && platform !== 'win32' ? `PATH=${shellWord(binDir)}:"$PATH" ${command}` : command
+
 /** Quote one shell word (POSIX sh) when it needs it. */
 export const shellWord = (word: string): string =>
   /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
