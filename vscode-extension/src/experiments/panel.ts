@@ -120,13 +120,14 @@ class TablePanel extends Disposable {
   }
 
   private async runsChanged(runs: string[]): Promise<void> {
-    if (runs.length === 0 || this.where) {
-      // A condition may now hold for other runs: start over (rare; the server debounces).
+    if (runs.length === 0) {
       await this.load()
       return
     }
     try {
-      const result = await this.client.table({ runs })
+      // Only the changed runs, still under the user's condition: those that no longer
+      // match it (or are gone) leave the table; the rest update in place, selection kept.
+      const result = await this.client.table({ runs, where: this.where || undefined })
       const found = new Set(result.rows.map(row => row.run))
       const gone = runs.filter(run => !found.has(run))
       if (result.rows.length) {

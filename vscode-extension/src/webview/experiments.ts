@@ -160,6 +160,7 @@ let known = new Set<string>()
 let columnsKey = ''
 let brushed: Set<string> | undefined
 let restoring = false
+let reselect = new Set<string>()
 
 const api: GridApi<TableRow> = createGrid($('grid'), {
   theme,
@@ -334,6 +335,7 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
   const message = event.data
   switch (message.type) {
     case 'reset':
+      reselect = new Set(selectedRuns())
       known = new Set()
       counts.total = message.total
       counts.loaded = 0
@@ -353,15 +355,23 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
     case 'rows':
       setColumns(message.columns)
       upsert(message.rows)
+      if (reselect.size) {
+        // A reload (new condition, refresh) keeps the runs the user had selected.
+        const again = message.rows.filter(row => reselect.has(row.run))
+        again.forEach(row => api.getRowNode(row.run)?.setSelected(true))
+      }
       counts.loaded = known.size
       counts.total = Math.max(message.total, known.size)
       updateCounts()
       break
-    case 'remove':
-      api.applyTransaction({ remove: message.runs.filter(run => known.delete(run)).map(run => ({ run }) as TableRow) })
-      counts.total -= message.runs.length
+    case 'remove': {
+      const gone = message.runs.filter(run => known.delete(run))
+      api.applyTransaction({ remove: gone.map(run => ({ run }) as TableRow) })
+      counts.total -= gone.length
+      counts.loaded = known.size
       updateCounts()
       break
+    }
     case 'brushed':
       brushed = message.runs ? new Set(message.runs) : undefined
       $('brushed').hidden = brushed === undefined
