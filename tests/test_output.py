@@ -82,7 +82,7 @@ def test_a_big_result_in_a_terminal_is_one_screen_like_duckdbs_shell(repo):
     assert "sw/run59" in lines[2] and "sw/run00" in lines[-2]  # best first, and the last row too
     assert any(set(line.split()) == {"·"} for line in lines)  # the gap between first and last rows
     shown = len(header) - 1
-    columns = 10 + 15 + 7 + 2  # fixed columns, params, metrics, the JSON params/metrics
+    columns = 10 + 15 + 7 + 3  # fixed columns, params, metrics, the JSON params/metrics/tags
     assert lines[-1].startswith(f"{COUNT} rows x {columns} columns (40 rows, {shown} columns shown)")
     assert len(lines) == 1 + 1 + 40 + 1 + 1
 
