@@ -32,7 +32,8 @@ ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAM
        "GIT_COMMITTER_EMAIL": "b@b"}
 OPTIMUM = 0.9
 # The known function: 0.9 at lr = 10^-2.5, dropout = 0.3, layers = 5; the curve rises towards the
-# trial's final value, faster for larger lr, so early points say something about the end.
+# trial's final value (reached at the last step), slower for more layers, so early points say
+# something about the end.
 CURVE = """\
 import argparse, math, time
 import gitexp
@@ -43,10 +44,10 @@ p.add_argument("--layers", type=int)
 p.add_argument("--steps", type=int)
 p.add_argument("--sleep", type=float)
 a = p.parse_args()
-final = 0.9 * math.exp(-((math.log10(a.lr) + 2.5) ** 2) / 2 - 8 * (a.dropout - 0.3) ** 2 - (a.layers - 5) ** 2 / 18)
+final = 0.9 * math.exp(-((math.log10(a.lr) + 2.5) ** 2) / 4 - 2 * (a.dropout - 0.3) ** 2 - (a.layers - 5) ** 2 / 200)
 tau = 1 + 2 * a.layers / 8
 for step in range(1, a.steps + 1):
-    gitexp.log({"val_acc": final * (1 - math.exp(-step / tau))}, step=step)
+    gitexp.log({"val_acc": final * (1 - math.exp(-step / tau)) / (1 - math.exp(-a.steps / tau))}, step=step)
     if a.sleep:
         time.sleep(a.sleep)
 """
