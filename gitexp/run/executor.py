@@ -4,28 +4,38 @@ Each job runs in its own session/process group so a signal reaches everything it
 (data-loader workers, `torchrun` children). A reaper process, one per scheduler, holds a pipe
 to the scheduler: when the scheduler dies for any reason, even `kill -9`, the pipe closes and
 the reaper kills every registered group, so no job outlives its scheduler.
+
+A descendant that calls `setsid` leaves the group, so every job also carries a mark in its
+environment ($GITEXP_JOB, inherited by everything it starts): when the job ends, and when the
+reaper cleans up, processes bearing the mark are found in /proc and killed too.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from gitexp.record.output import CappedOutput
 
-MAX_LINE = 64 * 1024  # a "line" with no newline this long is passed on anyway
-_LINE = re.compile(rb"[^\r\n]*[\r\n]")
+MAX_LINE = 64 * 1024  # a "line" with no newline this long is passed on in pieces of this size
+READ_BYTES = 65536
+_END = re.compile(rb"[\r\n]")
+ENV_JOB = "GITEXP_JOB"  # "<scheduler token>:<job token>", inherited by a job's descendants
+READER_GRACE = 1.0  # seconds to wait for the last output once a job and its marked processes are gone
 
 _REAPER = r"""
 import os, signal, sys, time
+mark = ("GITEXP_JOB=" + sys.argv[1] + ":").encode()
 groups = set()
 for line in sys.stdin:
     line = line.strip()
@@ -33,24 +43,62 @@ for line in sys.stdin:
         groups.add(int(line[1:]))
     elif line.startswith("-"):
         groups.discard(int(line[1:]))
+
+def marked():
+    pids = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            if name.isdigit() and any(v.startswith(mark) for v in open(f"/proc/{name}/environ", "rb").read().split(b"\0")):
+                pids.append(int(name))
+        except OSError:
+            pass
+    return pids
+
 for sig in (signal.SIGTERM, signal.SIGKILL):
     for pgid in list(groups):
         try:
             os.killpg(pgid, sig)
         except OSError:
             groups.discard(pgid)
-    if not groups:
+    strays = marked()
+    for pid in strays:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    if not groups and not strays:
         break
     time.sleep(3)
 """
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Pids whose environment holds `GITEXP_JOB=<mark>` exactly (Linux /proc; none elsewhere)."""
+    wanted = f"{ENV_JOB}={mark}".encode()
+    pids = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return pids
+    for name in names:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                if wanted in handle.read().split(b"\0"):
+                    pids.append(int(name))
+        except OSError:  # gone, or not ours
+            continue
+    return pids
 
 
 class Reaper:
     """Kills registered process groups when the owning process disappears."""
 
     def __init__(self) -> None:
+        self.token = uuid.uuid4().hex  # the first half of every job's $GITEXP_JOB
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _REAPER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            [sys.executable, "-c", _REAPER, self.token], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, text=True,
         )
         self._lock = threading.Lock()
@@ -93,7 +141,9 @@ class Process:
     timed_out: bool = False
     signalled: bool = False  # we sent it a signal while it ran (it did not end on its own)
     start_error: str | None = None
+    mark: str = field(default_factory=lambda: uuid.uuid4().hex)  # $GITEXP_JOB of this job's processes
     _reader: threading.Thread | None = field(default=None, repr=False)
+    _abandon: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def script(self) -> str:
@@ -103,6 +153,9 @@ class Process:
 
     def start(self) -> None:
         self.started = time.time()
+        if self.reaper:
+            self.mark = f"{self.reaper.token}:{self.mark}"
+        self.env = {**self.env, ENV_JOB: self.mark}
         try:
             self.popen = subprocess.Popen(
                 ["/bin/sh", "-c", self.script], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
@@ -119,32 +172,44 @@ class Process:
 
     def _pump(self) -> None:
         """Copy output as it comes (no waiting for a newline: progress bars use \\r) and hand
-        complete lines, split at \\n or \\r, to `on_line`."""
+        complete lines, split at \\n or \\r, to `on_line`.
+
+        Linear in the output whatever its line lengths: each chunk is scanned once for line
+        ends, and an unfinished line is kept only up to MAX_LINE bytes before it is passed on."""
         assert self.popen and self.popen.stdout
         fd = self.popen.stdout.fileno()
-        pending = b""
-        while True:
-            chunk = os.read(fd, 65536)
+        pending = bytearray()
+        while not self._abandon.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            chunk = os.read(fd, READ_BYTES)
             if not chunk:
                 break
             self.output.write(chunk)
             if self.on_line:
-                pending = self._lines(pending + chunk)
+                self._lines(pending, chunk)
         if self.on_line and pending:
-            self.on_line(pending)
+            self.on_line(bytes(pending))
 
-    def _lines(self, data: bytes) -> bytes:
-        """Emit the complete lines of `data`; return the unfinished rest (bounded)."""
+    def _lines(self, pending: bytearray, chunk: bytes) -> None:
+        """Emit the lines `chunk` completes; keep its unfinished end in `pending` (bounded)."""
         assert self.on_line
-        end = 0
-        for match in _LINE.finditer(data):
-            self.on_line(match.group())
+        start = 0
+        for match in _END.finditer(chunk):
             end = match.end()
-        rest = data[end:]
-        if len(rest) > MAX_LINE:
-            self.on_line(rest)
-            return b""
-        return rest
+            if pending:
+                pending += chunk[start:end]
+                for at in range(0, len(pending), MAX_LINE):
+                    self.on_line(bytes(pending[at:at + MAX_LINE]))
+                pending.clear()
+            else:
+                self.on_line(chunk[start:end])
+            start = end
+        pending += chunk[start:]
+        while len(pending) >= MAX_LINE:  # a huge unterminated line goes on in bounded pieces
+            self.on_line(bytes(pending[:MAX_LINE]))
+            del pending[:MAX_LINE]
 
     @property
     def pid(self) -> int:
@@ -158,9 +223,11 @@ class Process:
         code = self.popen.poll()
         if code is None:
             return None
-        self.kill_group()  # nothing the job started may outlive it
+        self.kill_group()  # nothing the job started may outlive it, in its group or not
         if self._reader:
-            self._reader.join(timeout=5)
+            self._reader.join(timeout=READER_GRACE)
+            if self._reader.is_alive():  # a process we cannot see still holds the pipe: stop reading
+                self._abandon.set()
         if self.reaper:
             self.reaper.forget(self.popen.pid)
         return code
@@ -174,9 +241,15 @@ class Process:
                 pass
 
     def kill_group(self) -> None:
-        """Kill what is left of the group (also stragglers after the leader exited)."""
+        """Kill what is left of the group (also stragglers after the leader exited), and every
+        process bearing this job's mark that left the group with `setsid`."""
         if self.popen:
             try:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except OSError:
                 pass
+            for pid in marked_processes(self.mark):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass

