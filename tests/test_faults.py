@@ -93,3 +93,27 @@ def test_children_that_setsid_are_ended_with_their_run(repo, tmp_path):
     assert not _alive(pid), "a child that left the process group outlived its run"
     # it held the output pipe: the run's record still ends (the scheduler did not wait on it)
     assert _runs(repo)["escape"]["status"] == "completed"
+
+
+EXIT_RIGHT_AFTER_LOG_PY = """\
+import time
+import gitexp
+from gitexp.track import api
+
+real = api.append_lines
+def slow_disk(path, lines):  # the background flush holds the points while it writes
+    time.sleep(0.5)
+    real(path, lines)
+api.append_lines = slow_disk
+api.FLUSH_EVERY = 0.05
+gitexp.log({"loss": 0.5}, step=0)
+time.sleep(0.2)  # the flusher thread has taken the point and is writing it: exit now
+"""
+
+
+def test_points_logged_right_before_exit_are_on_disk(repo):
+    repo.write("quick.py", EXIT_RIGHT_AFTER_LOG_PY)
+    repo.write("s.yml", "CMD: python quick.py\nHPARAMS:\n  RUNX.TAG: [quick]\n")
+    repo.gitexp("run", "s.yml")
+    series = repo.show("refs/experiments/s/quick:.gitexp/metrics.jsonl")
+    assert [json.loads(line)["value"] for line in series.splitlines()] == [0.5]

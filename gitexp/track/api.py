@@ -36,7 +36,9 @@ def _flush_every() -> float:
     except ValueError:
         return FLUSH_EVERY
 
-_lock = threading.Lock()
+
+_lock = threading.RLock()  # re-entrant: a SIGTERM handler may flush while `log` holds it
+_flushing = threading.RLock()
 _buffer: list[tuple[int, str, Any, float]] = []
 _steps: dict[str, int] = {}
 _run_dir: Path | None = None
@@ -109,19 +111,30 @@ def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
 
 
 def flush() -> None:
-    """Write buffered points to the run's metrics.jsonl (called every second, at exit and on SIGTERM)."""
-    with _lock:
-        if not _buffer or _run_dir is None:
-            return
-        points = _buffer[:]
-        _buffer.clear()
-    lines = [point_line(step, key, value, when) for step, key, value, when in points]
-    try:
-        append_lines(_run_dir / record.RECORD_DIR / record.SERIES_JSONL, lines)
-    except OSError:
-        with _lock:  # not written: keep them, in order, for the next try
-            _buffer[:0] = points
-        raise
+    """Write buffered points to the run's metrics.jsonl (called every second, at exit and on SIGTERM).
+
+    `_flushing` is held from taking the points to writing them: a flush at exit waits for the
+    background one that took them, instead of finding the buffer empty while they are still in
+    its hands (the interpreter would then end before they reach the file). Re-entrant, so a
+    signal handler flushing in the middle of a flush does not deadlock."""
+    with _flushing:
+        with _lock:
+            if not _buffer or _run_dir is None:
+                return
+            points = _buffer[:]
+            _buffer.clear()
+        lines = [point_line(step, key, value, when) for step, key, value, when in points]
+        series = _run_dir / record.RECORD_DIR / record.SERIES_JSONL
+        try:
+            try:
+                append_lines(series, lines)
+            except FileNotFoundError:  # the run folder was removed under us: put it back, keep logging
+                series.parent.mkdir(parents=True, exist_ok=True)
+                append_lines(series, lines)
+        except OSError:
+            with _lock:  # not written: keep them, in order, for the next try
+                _buffer[:0] = points
+            raise
 
 
 def _start_flusher() -> None:
@@ -146,19 +159,18 @@ def _flush_loop() -> None:
 
 
 def _install_signal_flush() -> None:
-    """On SIGTERM (how schedulers stop jobs) flush first, then die the way the signal asks."""
+    """On SIGTERM (how schedulers stop jobs) or SIGHUP flush first, then die the way the signal asks."""
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return  # the script handles SIGTERM itself; atexit still flushes if it exits normally
-
     def on_term(signum: int, frame: Any) -> None:
         for hook in _on_exit:
             hook(f"killed by signal {signum}")
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
-    signal.signal(signal.SIGTERM, on_term)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
+        if signal.getsignal(sig) is signal.SIG_DFL:  # else the script handles it; atexit still flushes
+            signal.signal(sig, on_term)
 
 
 _on_exit: list[Any] = [lambda reason: flush()]  # a standalone run adds its finaliser here
@@ -167,8 +179,9 @@ _on_exit: list[Any] = [lambda reason: flush()]  # a standalone run adds its fina
 def _drop_buffer_in_child() -> None:
     """A forked worker must not write the parent's buffered points a second time, and must not
     inherit a lock the parent's flusher thread may have held at the fork."""
-    global _flusher, _lock
-    _lock = threading.Lock()
+    global _flusher, _lock, _flushing
+    _lock = threading.RLock()
+    _flushing = threading.RLock()
     _buffer.clear()
     _flusher = None
 
