@@ -117,3 +117,50 @@ def test_points_logged_right_before_exit_are_on_disk(repo):
     repo.gitexp("run", "s.yml")
     series = repo.show("refs/experiments/s/quick:.gitexp/metrics.jsonl")
     assert [json.loads(line)["value"] for line in series.splitlines()] == [0.5]
+
+
+SURROGATE_PY = """\
+import os, sys
+import gitexp
+if sys.argv[-1] == "bad":
+    gitexp.log({"t": os.fsdecode(b"\\xff"), "acc": 0.5})
+    gitexp.flush()
+    with open(os.path.join(os.environ["GITEXP_RUN_DIR"], ".gitexp", "metrics.jsonl"), "a") as f:
+        f.write('{"step": 1, "key": "old", "value": "\\\\udcff", "time": 1.0}\\n')  # as older writers did
+else:
+    gitexp.log({"t": "fine", "acc": 0.9})
+"""
+
+
+def test_a_lone_surrogate_in_one_run_is_shown_escaped_and_breaks_no_other_run(repo):
+    repo.write("sur.py", SURROGATE_PY)
+    repo.write("s.yml", "CMD: python sur.py\nHPARAMS:\n  kind: [bad, good]\n")
+    repo.gitexp("run", "s.yml")
+    listing = repo.gitexp("ls")
+    assert "Traceback" not in listing.stderr and "\\udcff" in listing.stdout and "fine" in listing.stdout
+    rows = repo.gitexp("query", "select name, t, old, acc order by name", "--format", "csv").stdout.splitlines()
+    assert rows == ["name,t,old,acc", "kind_bad,\\udcff,\\udcff,0.5", "kind_good,fine,,0.9"]
+    assert json.loads(repo.gitexp("show", "s/kind_bad", "--json").stdout)["metrics"]["t"] == "\\udcff"
+
+
+TORN_PY = """\
+import os
+import gitexp
+series = os.path.join(os.environ["GITEXP_RUN_DIR"], ".gitexp", "metrics.jsonl")
+os.makedirs(os.path.dirname(series), exist_ok=True)
+with open(series, "a") as f:
+    f.write('{"step": 0, "key": "loss", "val')  # a writer died mid-line: no newline
+gitexp.log({"loss": 0.25}, step=1)
+gitexp.flush()
+with open(series, "a") as f:
+    f.write('{"key": 5, "value": "nan"}\\n')
+"""
+
+
+def test_a_torn_line_never_eats_the_next_point_and_keys_must_be_text(repo):
+    repo.write("torn.py", TORN_PY)
+    repo.write("s.yml", "CMD: python torn.py\nHPARAMS:\n  RUNX.TAG: [torn]\n")
+    repo.gitexp("run", "s.yml")
+    assert json.loads(repo.show("refs/experiments/s/torn:.gitexp/metrics.json")) == {"loss": 0.25}
+    points = repo.gitexp("query", "select key, step, value from series", "--format", "csv").stdout.splitlines()
+    assert points == ["key,step,value", "loss,1,0.25"]

@@ -96,9 +96,10 @@ def _json(data: bytes | None) -> tuple[Any, bool]:
     if data is None:
         return None, False
     try:
-        return json.loads(data, parse_constant=_no_constant), True
+        fixed = record.escape_surrogates(data)  # the same object when there was nothing to fix
+        return json.loads(fixed, parse_constant=_no_constant), fixed is data
     except _NotStrict:
-        return json.loads(data), False
+        return record.loads(data), False
     except ValueError:
         return None, False
 

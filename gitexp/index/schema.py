@@ -149,7 +149,7 @@ def write_rows(loaded: Iterable[Loaded], folder: Path) -> dict[str, Path]:
             # Points are copied as they are, with the run id spliced in: no JSON parsing here.
             # A torn or foreign line stays invalid JSON and is skipped by the loader.
             prefix = b'\n{"run":' + _quoted(run.id) + b","
-            body = (b"\n" + item.series).replace(b"\n{", prefix)
+            body = (b"\n" + _series_lines(item.series)).replace(b"\n{", prefix)
             series.write(body[1:] if body.endswith(b"\n") else body[1:] + b"\n")
     return paths
 
@@ -172,6 +172,18 @@ SELECT run, kind, e.key AS key, (row_number() OVER (PARTITION BY run, kind ORDER
 FROM (SELECT run, 'param' AS kind, params AS doc FROM _batch UNION ALL
       SELECT run, 'metric' AS kind, metrics AS doc FROM _batch) d, json_each(d.doc) e
 """
+
+
+def _series_lines(data: bytes) -> bytes:
+    """The series as DuckDB should load it. Lines as gitexp writes them (one `{"step": ...,
+    "key": "..."` point each) are copied as they are; anything else (a torn line hiding the next
+    point, a number as key) is read the way every other reader reads it (`parse_series`)."""
+    data = record.escape_surrogates(data)
+    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    starts = (b"\n" + data).count(b'\n{"step": ')  # points that begin a line
+    if starts == lines == data.count(b'{"step": ') == data.count(b', "key": "'):
+        return data
+    return b"".join(_dumps(point).encode() + b"\n" for point in record.parse_series(data))
 
 
 def insert(con: Any, paths: dict[str, Path]) -> None:

@@ -15,9 +15,11 @@ the folder itself is the run's LOGDIR. Readers overlay those live files on the c
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -123,17 +125,80 @@ def clean_number(value: Any) -> Any:
     return value
 
 
+# A \\uXXXX escape of half a surrogate pair: JSON text can hold one (json.dumps writes
+# os.fsdecode(b"\\xff") as "\\udcff"), but it decodes to a string no UTF-8 encoder, DuckDB
+# or terminal accepts. Escaped backslashes are matched first so "\\\\udcff" (text) is left alone.
+_ESCAPES = re.compile(rb"\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+                      rb"|\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\.")
+
+
+def _escape_lone(match: re.Match[bytes]) -> bytes:
+    text = match.group()
+    if text[1:2] != b"u" or match.group(2):
+        return text  # another escape, or a whole pair (a character beyond the BMP)
+    return b"\\" + text  # the escape becomes its own six characters of text
+
+
+def escape_surrogates(data: bytes) -> bytes:
+    """JSON text in which every lone surrogate escape reads as its literal text ("\\udcff"),
+    so a bad value is shown escaped instead of breaking every reader. Costs one scan when clean."""
+    if b"\\ud" not in data and b"\\uD" not in data:
+        return data
+    return _ESCAPES.sub(_escape_lone, data)
+
+
+def loads(data: bytes | str) -> Any:
+    """json.loads for record files: any bytes, lone surrogates shown escaped; ValueError if not JSON."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return json.loads(escape_surrogates(data).decode("utf-8", "replace"))
+
+
+def dumps(data: Any, **options: Any) -> str:
+    """json.dumps whose output every reader takes (lone surrogates written as escaped text)."""
+    text = json.dumps(data, default=str, **options)
+    if "\\ud" in text or "\\uD" in text:
+        text = escape_surrogates(text.encode()).decode()
+    return text
+
+
 def parse_series(data: bytes) -> list[dict[str, Any]]:
-    """Points of metrics.jsonl content; a torn last line (crash mid-write) is skipped."""
+    """Points of metrics.jsonl content, whatever the bytes.
+
+    A torn line (a writer that crashed or hit a full disk mid-write) has no newline, so the next
+    writer's whole line follows it on the same line: that point is found as the line's valid
+    tail instead of being lost with it. A point needs a string key."""
     points: list[dict[str, Any]] = []
-    for line in data.splitlines():
-        try:
-            point = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(point, dict) and "key" in point:
+    for line in escape_surrogates(data).splitlines():
+        point = _point(line)
+        if point is None:
+            point = _tail_point(line)
+        if point is not None:
             points.append(point)
     return points
+
+
+def _point(line: bytes) -> dict[str, Any] | None:
+    try:
+        point = json.loads(line)
+    except ValueError:
+        try:  # not UTF-8: keep what can be read
+            point = json.loads(line.decode("utf-8", "replace"))
+        except ValueError:
+            return None
+    if isinstance(point, dict) and isinstance(point.get("key"), str):
+        return point
+    return None
+
+
+def _tail_point(line: bytes, tries: int = 16) -> dict[str, Any] | None:
+    start = line.find(b'{"', 1)
+    while start > 0 and tries > 0:
+        point = _point(line[start:])
+        if point is not None:
+            return point
+        start, tries = line.find(b'{"', start + 1), tries - 1
+    return None
 
 
 def read_series(path: Path) -> list[dict[str, Any]]:
@@ -155,13 +220,26 @@ def summarize(points: Iterable[dict[str, Any]], overrides: dict[str, Any] | None
 
 def read_json(path: Path, default: Any = None) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+        return loads(path.read_bytes())
+    except (OSError, ValueError):  # missing, unreadable, a folder: the default
         return default
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write-then-rename so a reader never sees half a file."""
+    """Write-then-rename so a reader never sees half a file.
+
+    On a full disk the new copy cannot be made beside the old one; the file is then rewritten
+    in place, which reuses the old file's blocks (a reader may see it torn for an instant and
+    falls back to its default), because a truthful final state matters more than atomicity."""
+    text = (dumps(data, indent=1, sort_keys=False) + "\n").encode()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(text)
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+            raise
+        with open(path, "r+b") as handle:
+            handle.write(text)
+            handle.truncate()

@@ -11,7 +11,6 @@ move of a run ref is a fast-forward that keeps the history of the run (attempts,
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import tempfile
@@ -40,7 +39,7 @@ class RecordWrite:
 def record_files(info: dict[str, Any], metrics: dict[str, Any], series: bytes, output: bytes) -> dict[str, bytes]:
     """The four files of a record, encoded as committed."""
     def dump(obj: Any) -> bytes:
-        return (json.dumps(obj, indent=1, default=str) + "\n").encode()
+        return (record.dumps(obj, indent=1) + "\n").encode()
 
     return {
         record.RUN_JSON: dump(info),
@@ -171,7 +170,7 @@ def _json_blob(cat: CatFile, rev: str) -> Any:
     if data is None:
         return None
     try:
-        return json.loads(data)
+        return record.loads(data)
     except ValueError:
         return None
 

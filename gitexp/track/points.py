@@ -35,11 +35,11 @@ def point_line(step: Any, key: str, value: Any, when: float) -> str:
     """One series line; hand-formatted for the common types because json.dumps costs µs per point."""
     quoted = _key_json.get(key)
     if quoted is None:
-        quoted = _key_json[key] = json.dumps(key)
+        quoted = _key_json[key] = record.dumps(key)
     kind = type(value)
     if kind is float and math.isfinite(value) or kind is int:
         text = repr(value)
     else:
-        text = json.dumps(record.clean_number(value), default=str)
-    at = str(step) if type(step) is int else json.dumps(step, default=str)
+        text = record.dumps(record.clean_number(value))
+    at = str(step) if type(step) is int else record.dumps(step)
     return f'{{"step": {at}, "key": {quoted}, "value": {text}, "time": {when:.3f}}}'
