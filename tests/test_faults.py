@@ -164,3 +164,25 @@ def test_a_torn_line_never_eats_the_next_point_and_keys_must_be_text(repo):
     assert json.loads(repo.show("refs/experiments/s/torn:.gitexp/metrics.json")) == {"loss": 0.25}
     points = repo.gitexp("query", "select key, step, value from series", "--format", "csv").stdout.splitlines()
     assert points == ["key,step,value", "loss,1,0.25"]
+
+
+CATASTROPHIC_PY = """\
+print("a" * 5000 + "!", flush=True)
+print("loss 0.5", flush=True)
+print("b" * 5000 + "!", flush=True)
+print("loss 0.25", flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("regex", [r"^(a+)+$", r"^(?=(b+)+$)b"])  # RE2 runs the first; the second needs the budget
+def test_a_catastrophic_metrics_regex_neither_hangs_nor_stops_the_others(repo, regex):
+    repo.write("cat.py", CATASTROPHIC_PY)
+    repo.write("s.yml", "CMD: python cat.py\nMETRICS:\n  bad: '" + regex + "'\n  loss: 'loss ([0-9.]+)'\n"
+                        "HPARAMS:\n  RUNX.TAG: [cat]\n")
+    proc = repo.gitexp("run", "s.yml", check=False)
+    assert proc.returncode == 0, proc.stderr
+    series = repo.show("refs/experiments/s/cat:.gitexp/metrics.jsonl")
+    assert [json.loads(line)["value"] for line in series.splitlines()] == [0.5, 0.25]
+    if "?=" in regex:  # reported once, then dropped
+        assert proc.stderr.count("METRICS regex") == 1 and "no longer matched" in proc.stderr

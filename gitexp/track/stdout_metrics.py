@@ -8,6 +8,7 @@ so progress bars that redraw in place are read segment by segment.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -16,6 +17,10 @@ from typing import Any, Callable, Mapping
 
 from gitexp.errors import SweepError
 from gitexp.record import model as record
+from gitexp.track import regexes
+
+log = logging.getLogger(__name__)
+MAX_UNWRITTEN = 10_000  # points kept while the disk is full
 
 _NUMBER = re.compile(r"^[-+]?(\d[\d_,]*\.?\d*|\.\d+)([eE][-+]?\d+)?%?$|^[-+]?(nan|inf|infinity)$", re.I)
 
@@ -26,7 +31,7 @@ def _name_from(text: str, index: int) -> str:
     return lead or f"metric{index}"
 
 
-def compile_patterns(patterns: Any) -> list[tuple[str, re.Pattern[str], int | str]]:
+def compile_patterns(patterns: Any) -> list[tuple[str, regexes.Pattern, int | str]]:
     """METRICS as (name, regex, group) triples.
 
     A mapping is `name: regex` with the number in group 1. A list holds regexes whose named
@@ -43,8 +48,8 @@ def compile_patterns(patterns: Any) -> list[tuple[str, re.Pattern[str], int | st
     for index, (name, text) in enumerate(items):
         label = name or text
         try:
-            pattern = re.compile(text)
-        except re.error as error:
+            pattern = regexes.compile(text)
+        except ValueError as error:
             raise SweepError(f"METRICS: {label}: invalid regex {text!r}: {error}") from None
         if pattern.groups < 1:
             raise SweepError(f"METRICS: {label}: regex {text!r} needs a group around the number, "
@@ -71,12 +76,18 @@ class StdoutMetrics:
         self.series = series
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._unwritten: list[str] = []  # points a full disk refused, written with the next ones
 
     def points(self, line: str) -> list[tuple[int, str, float]]:
         found = []
         for segment in line.split("\r"):
-            for name, pattern, group in self.patterns:
-                for match in pattern.finditer(segment):
+            for name, pattern, group in list(self.patterns):
+                try:
+                    matches = pattern.finditer(segment)
+                except regexes.RegexTimeout:
+                    self._drop(pattern)
+                    continue
+                for match in matches:
                     value = to_number(match.group(group) or "")
                     if value is None:
                         continue
@@ -85,14 +96,30 @@ class StdoutMetrics:
                     found.append((step, name, value))
         return found
 
+    def _drop(self, pattern: regexes.Pattern) -> None:
+        """A pattern that ran past its time budget is said once and matched no more."""
+        if any(p is pattern for _, p, _ in self.patterns):
+            self.patterns = [t for t in self.patterns if t[1] is not pattern]
+            log.warning("METRICS regex %r took longer than %g s on one line of %s; it is no longer matched",
+                        pattern.pattern, regexes.BUDGET_SECONDS, self.series.parent.parent.name)
+
     def feed(self, line: bytes) -> None:
         from gitexp.track.points import append_lines, point_line
 
         with self._lock:
             found = self.points(line.decode(errors="replace"))
-        if found:
+            if not found and not self._unwritten:
+                return
             now = time.time()
-            append_lines(self.series, [point_line(step, name, value, now) for step, name, value in found])
+            lines = self._unwritten + [point_line(step, name, value, now) for step, name, value in found]
+            try:
+                append_lines(self.series, lines)
+                self._unwritten = []
+            except OSError as error:  # disk full: keep them for the next line, say it once
+                if not self._unwritten:
+                    log.warning("%s: could not write METRICS points (will retry): %s",
+                                self.series.parent.parent.name, error)
+                self._unwritten = lines[-MAX_UNWRITTEN:]
 
 
 def line_hook(patterns: Any, files: record.RunFiles,
