@@ -198,6 +198,8 @@ def run(
     for run in result.unrecorded:
         err.print(f"gitexp: {run}: not recorded, its ref was changed by someone else "
                   f"(its files are in .git/gitexp/runs/{run})", markup=False)
+    if result.unwritten:
+        err.print(f"gitexp: error: {result.unwritten}", markup=False)
     if result.interrupted:
         raise typer.Exit(130)
     if not result.ok:

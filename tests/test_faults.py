@@ -186,3 +186,71 @@ def test_a_catastrophic_metrics_regex_neither_hangs_nor_stops_the_others(repo, r
     assert [json.loads(line)["value"] for line in series.splitlines()] == [0.5, 0.25]
     if "?=" in regex:  # reported once, then dropped
         assert proc.stderr.count("METRICS regex") == 1 and "no longer matched" in proc.stderr
+
+
+FILL_PY = """\
+import os, sys, time
+import gitexp
+role, filler = sys.argv[-1], os.environ["FILLER"]
+for step in range(40):
+    gitexp.log({"loss": 1.0 / (step + 1)}, step=step)
+    print(role, "step", step, flush=True)
+    if role == "fill" and step == 3:
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\\\\0" * 65536)
+            except OSError as error:
+                print("disk full now:", error, flush=True)
+    if role == "fill" and step == 20 and os.environ.get("SPACE_RETURNS"):
+        os.unlink(filler)
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB tmpfs (needs root and a kernel that lets us mount); skipped where not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip() or proc.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space_returns", [True, False])
+def test_a_full_disk_stops_no_run_and_every_record_ends_truthful(repo, small_disk, space_returns):
+    import shutil
+
+    from conftest import Repo
+
+    disk_repo = Repo(small_disk / "repo")
+    shutil.copytree(repo.path, disk_repo.path, symlinks=True)
+    disk_repo.write("fill.py", FILL_PY)
+    disk_repo.write("s.yml", "CMD: python fill.py\nHPARAMS:\n  role: [fill, a, b, c]\n")
+    filler = small_disk / "filler"
+    env = {"FILLER": str(filler), **({"SPACE_RETURNS": "1"} if space_returns else {})}
+    proc = disk_repo.gitexp("run", "s.yml", "-j", "4", check=False, env=env, timeout=90)
+    assert "Traceback" not in proc.stderr
+    assert "cannot write run records" in proc.stderr or space_returns  # said once, not per try
+    assert proc.stderr.count("cannot write run records") <= 1
+    if space_returns:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == 1
+        assert proc.stderr.strip().splitlines()[-1].startswith("gitexp: error: 4 run record(s) not written")
+        filler.unlink()  # space again: the next command writes what the folders kept
+    runs = {r["name"]: r for r in json.loads(disk_repo.gitexp("ls", "--json").stdout)}
+    assert {name: r["status"] for name, r in runs.items()} == {f"role_{x}": "completed" for x in ("fill", "a", "b", "c")}
+    for name in runs:
+        log = disk_repo.show(f"refs/experiments/s/{name}:.gitexp/output.log")
+        assert f"{name[5:]} step 39" in log  # the whole output, though the live file stopped
+        if space_returns:  # the scripts kept their points until the disk took them
+            series = disk_repo.show(f"refs/experiments/s/{name}:.gitexp/metrics.jsonl").splitlines()
+            assert len(series) == 40
+    assert disk_repo.git("fsck", "--no-progress") == ""

@@ -22,14 +22,17 @@ class CappedOutput:
         self.total = 0
         self._head = bytearray()
         self._tail = bytearray()
-        self._file = open(path, "wb")
+        self.write_error: OSError | None = None  # the live file stopped (disk full): memory goes on
         self._lock = threading.Lock()
+        try:
+            self._file = open(path, "wb")
+        except OSError as error:
+            self._file, self.write_error = None, error
 
     def write(self, data: bytes) -> None:
         with self._lock:
             self.total += len(data)
-            self._file.write(data)
-            self._file.flush()
+            self._write_live(data)
             room = self.cap // 2 - len(self._head)
             if room > 0:
                 self._head += data[:room]
@@ -39,6 +42,26 @@ class CappedOutput:
                 excess = len(self._tail) - (self.cap - self.cap // 2)
                 if excess > 0:
                     del self._tail[:excess]
+
+    def _write_live(self, data: bytes) -> None:
+        """Every byte to the live file while the disk takes it; after a failure only memory
+        keeps the output (it becomes the record's output.log all the same)."""
+        if self._file is None:
+            return
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as error:
+            self.write_error = error
+            self._close_file()
+
+    def _close_file(self) -> None:
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        except OSError as error:  # buffered bytes the disk refused
+            self.write_error = self.write_error or error
 
     @property
     def truncated(self) -> bool:
@@ -55,5 +78,5 @@ class CappedOutput:
 
     def close(self) -> bytes:
         with self._lock:
-            self._file.close()
+            self._close_file()
         return self.content()

@@ -47,8 +47,11 @@ def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dic
     writes = []
     for update in updates:
         files = record.RunFiles.for_run(git.gitexp_dir, update.run)
-        files.create()
-        record.write_json_atomic(files.run_json, update.info)
+        try:  # best effort for every run: on a full disk the git write below fails too
+            files.create()
+            record.write_json_atomic(files.run_json, update.info)
+        except OSError:
+            pass
         writes.append(store.RecordWrite(update.run, update.info["snapshot"], update.old,
                                         files_from_folder(files, update.info, update.output), update.message))
     try:

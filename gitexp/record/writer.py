@@ -8,22 +8,27 @@ the commit it last wrote for each run and uses it as that ref's expected old val
 move stays a fast-forward from a value gitexp itself wrote, and a ref someone else moved is
 refused (`refused`) and never written again.
 
-A failed write (disk full) is kept and raised in the caller's thread by `check` or `flush`:
-the scheduler stops the way it did when the write ran in its own loop.
+A write that fails for want of room (disk full: a git or OS error) stops nothing: its states
+go back to the pending ones (newer states of a run replacing them), the failure is said once,
+and the batch is tried again every RETRY_SECONDS until it lands; `flush` does not wait for a
+failing batch, and `unwritten` tells the caller what is left. Any other failure is kept and
+raised in the caller's thread by `check` or `flush`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from gitexp.errors import RefConflictError
+from gitexp.errors import GitCommandError, RefConflictError
 from gitexp.record import model as record, recorder
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 1.0  # after a write that failed for want of room, the next try waits this long
 
 
 class RecordWriter:
@@ -33,6 +38,8 @@ class RecordWriter:
         self._pending: dict[RunRef, tuple[dict[str, Any], str, bytes | None]] = {}
         self._refused: dict[RunRef, RefConflictError] = {}
         self._error: BaseException | None = None
+        self._failure: BaseException | None = None  # the last write failed for want of room
+        self._retry_at = 0.0
         self._busy = False
         self._closed = False
         self._cond = threading.Condition()
@@ -73,11 +80,18 @@ class RecordWriter:
             raise error
 
     def flush(self) -> None:
-        """Wait until every state submitted so far is in git (or refused); raise a failed write."""
+        """Wait until every state submitted so far is in git (or refused), or the disk refuses
+        them (see `unwritten`); raise any other failed write."""
         with self._cond:
-            while (self._pending or self._busy) and self._error is None and self._thread.is_alive():
+            while (self._pending or self._busy) and self._error is None and self._thread.is_alive() \
+                    and not (self._failure is not None and not self._busy):
                 self._cond.wait()
         self.check()
+
+    def unwritten(self) -> tuple[int, BaseException | None]:
+        """How many runs' latest states are not in git yet, and why (None: all written)."""
+        with self._cond:
+            return (len(self._pending), self._failure) if self._failure is not None else (0, None)
 
     def close(self) -> None:
         """Stop the thread after it wrote what is pending (errors are left to `flush`)."""
@@ -90,10 +104,12 @@ class RecordWriter:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and (not self._pending or self._error is not None):
-                    self._cond.wait()
+                while not self._closed and (not self._pending or self._error is not None or self._waiting()):
+                    self._cond.wait(max(0.01, self._retry_at - time.monotonic()) if self._waiting() else None)
                 if not self._pending or self._error is not None:
                     return  # closed: nothing left, or the last write failed
+                if self._closed and self._failure is not None and self._waiting():
+                    return  # closing while the disk is full: one try after the failure is enough
                 batch, self._pending = self._pending, {}
                 self._busy = True
                 updates = [recorder.Update(run, info, self._commits.get(run), message, output)
@@ -101,17 +117,63 @@ class RecordWriter:
             done: dict[RunRef, str] = {}
             refused: dict[RunRef, RefConflictError] = {}
             error = None
+            failure = None
             try:
                 done, refused = recorder.commit_runs(self.git, updates)
+            except (GitCommandError, OSError) as failed:  # disk full: kept, said once, tried again
+                failure = failed
             except Exception as failed:  # noqa: BLE001 - handed to the caller's thread
                 error = failed
+            refused = {run: c for run, c in refused.items() if not self._landed_anyway(run, batch[run])}
             with self._cond:
                 self._commits.update(done)
                 self._refused.update(refused)
                 self._error = self._error or error
+                if failure is not None:
+                    for run, state in batch.items():  # back in line, behind any newer state of the run
+                        newer = self._pending.get(run)
+                        if newer is None:
+                            self._pending[run] = state
+                        elif newer[2] is None:
+                            self._pending[run] = (newer[0], newer[1], state[2])
+                    if self._failure is None:
+                        log.warning("cannot write run records (%s); the runs go on, their state is kept and "
+                                    "written once there is room", first_line(failure))
+                    self._retry_at = time.monotonic() + RETRY_SECONDS
+                elif self._failure is not None and error is None:
+                    log.warning("run records written again")
+                self._failure = failure if error is None else self._failure
                 self._busy = False
                 self.batches += 1
                 self._cond.notify_all()
             for run, conflict in refused.items():
                 log.warning("%s: %s; stopping it (its files stay in %s)", run, conflict,
                             record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
+
+    def _waiting(self) -> bool:
+        return self._failure is not None and time.monotonic() < self._retry_at
+
+    def _landed_anyway(self, run: RunRef, state: tuple[dict[str, Any], str, bytes | None]) -> bool:
+        """A write reported as failed (disk full) may still have moved the ref: when the ref now
+        holds a record of this very attempt, it is ours, and the run goes on from there."""
+        info = state[0]
+        current = self.git.rev_parse(run.ref)
+        if not current or not info.get("attempt_id") or current == self._commits.get(run):
+            return False
+        with self.git.cat_file() as cat:
+            try:
+                landed = record.loads(cat.blob(f"{current}:{record.RECORD_DIR}/{record.RUN_JSON}") or b"")
+            except ValueError:
+                return False
+        if not isinstance(landed, dict) or landed.get("attempt_id") != info.get("attempt_id"):
+            return False
+        with self._cond:
+            self._commits[run] = current
+            self._pending.setdefault(run, state)
+            self._cond.notify_all()
+        return True
+
+
+def first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -24,7 +24,7 @@ from gitexp.record.git import Git
 from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from gitexp.record.refs import RunRef, check_name
 from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
-from gitexp.record.writer import RecordWriter
+from gitexp.record.writer import RecordWriter, first_line
 from gitexp.run import control, gpus
 from gitexp.run.backends.job import Job
 from gitexp.run.executor import Process, Reaper
@@ -79,10 +79,11 @@ class LaunchResult:
     interrupted: bool
     unrecorded: list[RunRef] = field(default_factory=list)  # refs someone else moved: records not written
     search: dict[str, Any] | None = None  # a search's study: its best trial and how many ran
+    unwritten: str | None = None  # why some records could not be written at the end (disk full)
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and not self.unrecorded and all(
+        return not self.interrupted and not self.unrecorded and not self.unwritten and all(
             o.status in ("completed", "pruned") for o in self.outcomes)
 
 
@@ -263,9 +264,10 @@ class _Launch:
         run: RunRef = task.key
         spec, info = self.specs[run], self.infos[run]
         files = record.RunFiles.for_run(self.git.gitexp_dir, run)
-        files.create()
-        for stale in (files.series, files.summary_overrides, files.meta / artifacts.MANIFEST):
-            stale.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a full disk: the job runs all the same, its state in memory
+            files.create()
+            for stale in (files.series, files.summary_overrides, files.meta / artifacts.MANIFEST):
+                stale.unlink(missing_ok=True)
         self.ingests[run] = tensorboard.Ingest(files.dir)
         backend = self.options.backend
         cwd = self._code_dir() if backend is None else Path(info["cwd"])  # remote: inside the snapshot
@@ -365,12 +367,19 @@ class _Launch:
         for task, _, _ in running:
             run = task.key
             if now - self.last_ingest.get(run, 0.0) >= tensorboard.POLL_SECONDS:
-                self.ingests[run].poll()
+                self._ingest(run)
                 self.last_ingest[run] = now
             if now - self.last_commit.get(run, now) >= self.options.live_interval:
                 self._commit(run, "progress", output=self.outputs[run].content())
-        self.writer.check()  # a write that failed (disk full) stops the loop, as it always did
+        self.writer.check()  # an unexpected write failure stops the loop (a full disk does not: see writer)
         self.abandoned |= self.writer.refused()
+
+    def _ingest(self, run: RunRef) -> None:
+        """TensorBoard events -> points; a full disk only delays them (the events stay)."""
+        try:
+            self.ingests[run].poll()
+        except OSError as error:
+            log.debug("%s: TensorBoard ingestion deferred: %s", run, error)
 
     def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
         """Hand the run's new state to the writer and go on: its thread commits everything handed
@@ -379,7 +388,7 @@ class _Launch:
         if run in self.abandoned:
             return  # its ref is someone else's now; its folder keeps what we know
         if run in self.ingests:
-            self.ingests[run].poll()
+            self._ingest(run)
         info = self.infos[run]
         info["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
         self.writer.submit(run, json.loads(json.dumps(info, default=str)), f"gitexp: {run} {what}", output)
@@ -460,9 +469,16 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
             hooks.flush()
         finally:
             hooks.close()
-    store.pack_refs(git)  # keeps listings of 100k runs cheap: one packed file, not 100k loose refs
+    left, failure = hooks.writer.unwritten()
+    if failure is None:
+        store.pack_refs(git)  # keeps listings of 100k runs cheap: one packed file, not 100k loose refs
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
-    return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned))
+    unwritten = None
+    if failure is not None:  # records still unwritten: their folders hold them for the next command
+        unwritten = (f"{left} run record(s) not written: {first_line(failure)}; their state is kept "
+                     "in .git/gitexp/runs/ and the next gitexp command writes it")
+    return LaunchResult(sweep.name, snapshot.commit, outcomes, skipped, not finished, sorted(hooks.abandoned),
+                        unwritten=unwritten)
 
 
 def _search(git: Git, sweep, options: LaunchOptions, on_queued) -> LaunchResult:
