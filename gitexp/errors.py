@@ -54,6 +54,10 @@ class QueryError(GitexpError):
     """A SQL query failed or tried something a read-only query may not do."""
 
 
+class IndexPathError(QueryError):
+    """Something other than gitexp's index file (a folder, a FIFO) sits where the index goes."""
+
+
 class QueryInterrupted(QueryError):
     """The user pressed Ctrl-C while a query ran; DuckDB was told to stop."""
 

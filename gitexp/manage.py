@@ -108,6 +108,9 @@ def _snapshot_of(git: Git, commit: str) -> str:
 
 def branch(git: Git, text: str, name: str) -> tuple[RunRef, str]:
     """A normal branch at the run's code snapshot (never moves an existing branch)."""
+    if name.startswith("refs/"):  # would become refs/heads/refs/heads/x
+        short = name.removeprefix("refs/heads/")
+        raise GitexpError(f"{name!r} is a ref, not a branch name", hint=f"pass the branch name: {short}")
     run, commit = store.resolve(git, text)
     check_name(name.replace("/", "_"), "branch")
     snapshot = _snapshot_of(git, commit)

@@ -254,3 +254,28 @@ def test_a_full_disk_stops_no_run_and_every_record_ends_truthful(repo, small_dis
             series = disk_repo.show(f"refs/experiments/s/{name}:.gitexp/metrics.jsonl").splitlines()
             assert len(series) == 40
     assert disk_repo.git("fsck", "--no-progress") == ""
+
+
+DELETER_PY = """\
+import os, shutil, subprocess, sys, time
+import gitexp
+role = sys.argv[-1]
+for step in range(40):
+    gitexp.log({"loss": 1.0 / (step + 1)}, step=step)
+    if role == "rm" and step == 20:
+        common = subprocess.check_output(["git", "rev-parse", "--git-common-dir"], text=True).strip()
+        shutil.rmtree(os.path.join(common, "gitexp"))
+    time.sleep(0.05)
+"""
+
+
+def test_a_run_deleting_gitexps_folder_loses_no_sibling_point_and_is_said(repo):
+    repo.write("deleter.py", DELETER_PY)
+    repo.write("s.yml", "CMD: python deleter.py\nHPARAMS:\n  role: [rm, a, b]\n")
+    proc = repo.gitexp("run", "s.yml", "-j", "3")
+    assert "run folder was deleted while it ran" in proc.stderr
+    for name in ("role_rm", "role_a", "role_b"):
+        series = repo.show(f"refs/experiments/s/{name}:.gitexp/metrics.jsonl").splitlines()
+        assert sorted(json.loads(line)["step"] for line in series) == list(range(40)), name
+        info = json.loads(repo.show(f"refs/experiments/s/{name}:.gitexp/run.json"))
+        assert info["status"] == "completed" and any("deleted" in w for w in info["warnings"])

@@ -113,3 +113,21 @@ def test_query_stops_on_ctrl_c_with_one_line(repo):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)  # the bound is the test's; the bench measures the delay
     assert proc.returncode == 130 and err.strip() == "gitexp: error: query interrupted (Ctrl-C)", err
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_index_path_that_is_not_a_file_is_one_line(repo, kind):
+    index = repo.path / ".git/gitexp/index.duckdb"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.mkdir() if kind == "folder" else os.mkfifo(index)
+    line = refused(repo, "query", "select 1", expect="index.duckdb is ")
+    assert "remove it and it is rebuilt" in line
+    refused(repo, "ls", expect="index.duckdb is ")
+
+
+def test_branch_refuses_a_full_ref_name(repo):
+    repo.write("s.yml", ONE)
+    repo.gitexp("run", "s.yml")
+    refused(repo, "branch", "s/lr0.1", "refs/heads/x", expect="'refs/heads/x' is a ref, not a branch name "
+                                                            "(pass the branch name: x)")
+    assert "refs/heads/refs/heads/x" not in repo.git("for-each-ref")

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat as stat_module
 import tempfile
 import time
 import uuid
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from gitexp.errors import IndexPathError
 from gitexp.index import schema
 from gitexp.index.load import Reconcile, live_signature, load
 from gitexp.record import store
@@ -79,6 +81,9 @@ def _open_current(path: Path) -> Any | None:
 
     if not path.exists():
         return None
+    if not stat_module.S_ISREG(path.stat().st_mode):  # a FIFO would hang DuckDB, a folder break the swap
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise IndexPathError(f"{path} is {kind}; the index is a cache: remove it and it is rebuilt")
     try:
         con = connect(path)
     except duckdb.Error:

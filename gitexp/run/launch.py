@@ -187,6 +187,7 @@ class _Launch:
         self.pruned: dict[RunRef, dict[str, Any]] = {}  # search trials the pruner stopped: how and where
         self.extra_info: dict[RunRef, dict[str, Any]] = {}  # run.json fields a search adds (trial, search)
         self.extra_env: dict[str, str] = {}  # environment a search adds to every run (faster metric flushes)
+        self.folders: dict[RunRef, FolderWatch] = {}
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]],
@@ -302,6 +303,7 @@ class _Launch:
                     code_dir=str(cwd),
                     output={"cap": output.cap, "bytes": 0, "truncated": False})
         self.outputs[run] = output
+        self.folders[run] = FolderWatch.open(files)
         self._commit(run, "started")
         return process
 
@@ -339,6 +341,10 @@ class _Launch:
             and gpus.is_out_of_memory(exit_code, data)
         if oom:
             info["failure"] = "CUDA out of memory: retrying once alone on a GPU"
+        watch = self.folders.pop(run, None)
+        if watch and watch.close_and_restore():
+            info["warnings"] = list(info.get("warnings", [])) + [FolderWatch.WARNING]
+            log.warning("%s: %s", run, FolderWatch.WARNING)
         self._commit(run, status, output=data)
         files = record.RunFiles.for_run(self.git.gitexp_dir, run)
         self.ingests.pop(run, None)
@@ -425,6 +431,55 @@ class _Launch:
     def close(self) -> None:
         self.writer.close()
         self.reaper.close()
+
+
+@dataclass
+class FolderWatch:
+    """Keeps a running run's series readable even if its folder is deleted (a job that runs
+    `rm -rf .git/gitexp`): an open descriptor still reads the unlinked file, so at the end the
+    points from before the deletion are put back in front of those logged after it."""
+
+    WARNING = "its run folder was deleted while it ran; gitexp restored the points it had logged"
+
+    files: record.RunFiles
+    fd: int | None
+
+    @classmethod
+    def open(cls, files: record.RunFiles) -> "FolderWatch":
+        try:
+            return cls(files, os.open(files.series, os.O_RDONLY | os.O_CREAT, 0o644))
+        except OSError:
+            return cls(files, None)
+
+    def close_and_restore(self) -> bool:
+        """True when the folder had been replaced (and its earlier points were restored)."""
+        if self.fd is None:
+            return False
+        try:
+            try:
+                same = os.path.samestat(os.fstat(self.fd), os.stat(self.files.series))
+            except FileNotFoundError:
+                same = False
+            if same:
+                return False
+            with os.fdopen(os.dup(self.fd), "rb") as old:
+                earlier = old.read()
+            try:
+                later = self.files.series.read_bytes()
+            except FileNotFoundError:
+                later = b""
+            if earlier and not earlier.endswith(b"\n"):
+                earlier += b"\n"
+            self.files.create()
+            tmp = self.files.series.with_name(f".{self.files.series.name}.restored")
+            tmp.write_bytes(earlier + later)
+            os.replace(tmp, self.files.series)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _with_seed(env: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
