@@ -248,11 +248,15 @@ def test_a_full_disk_stops_no_run_and_every_record_ends_truthful(repo, small_dis
     runs = {r["name"]: r for r in json.loads(disk_repo.gitexp("ls", "--json").stdout)}
     assert {name: r["status"] for name, r in runs.items()} == {f"role_{x}": "completed" for x in ("fill", "a", "b", "c")}
     for name in runs:
+        info = json.loads(disk_repo.show(f"refs/experiments/s/{name}:.gitexp/run.json"))
+        assert info["exit_code"] == 0 and info["output"]["bytes"] >= len(f"{name[5:]} step 0\n") * 40
         log = disk_repo.show(f"refs/experiments/s/{name}:.gitexp/output.log")
-        assert f"{name[5:]} step 39" in log  # the whole output, though the live file stopped
-        if space_returns:  # the scripts kept their points until the disk took them
+        if space_returns:  # the whole output, though the live file stopped; and every point,
+            assert f"{name[5:]} step 39" in log  # which the scripts kept until the disk took them
             series = disk_repo.show(f"refs/experiments/s/{name}:.gitexp/metrics.jsonl").splitlines()
             assert len(series) == 40
+        else:  # gitexp ended with the disk full: the output kept is what the live file took
+            assert (log == "" or log.startswith(f"{name[5:]} step 0")) and len(log) <= info["output"]["bytes"]
     assert disk_repo.git("fsck", "--no-progress") == ""
 
 

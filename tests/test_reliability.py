@@ -18,7 +18,7 @@ import pytest
 from conftest import GIT_ENV
 from test_security import LspClient
 
-SLEEPY = "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\n  sleep: [0.4]\n"
+SLEEPY = "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\n  sleep: [1.5]\n"  # outlasts a query
 PIDS_PY = """\
 import os, sys, time, subprocess
 open(os.path.join(os.environ["PIDS"], str(os.getpid())), "w").close()
@@ -74,7 +74,7 @@ def test_kill_9_of_the_scheduler(repo, tmp_path, seed):
 @pytest.mark.slow
 def test_two_sweeps_queries_and_the_language_server_at_once(repo):
     repo.write("a.yml", SLEEPY)
-    repo.write("b.yml", SLEEPY.replace("0.4]", "0.2]"))
+    repo.write("b.yml", SLEEPY.replace("1.5]", "1.0]"))
     env = {**os.environ, **GIT_ENV}
     client = LspClient(repo.path)
     client.start(repo.path)  # before the sweeps: on a busy machine they could end before it is up

@@ -14,7 +14,7 @@ import math
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -406,6 +406,23 @@ class _Launch:
             self.writer.flush()
         finally:
             self.abandoned |= self.writer.refused()
+
+    def _landed_anyway(self, update: recorder.Update) -> bool:
+        """A write reported as failed (disk full) may still have moved the ref: when the ref now
+        holds a record of this very attempt, it is ours; the update is queued again on top of it."""
+        current = self.git.rev_parse(update.run.ref)
+        if not current or current == update.old or not update.info.get("attempt_id"):
+            return False
+        with self.git.cat_file() as cat:
+            try:
+                landed = record.loads(cat.blob(f"{current}:{record.RECORD_DIR}/{record.RUN_JSON}") or b"")
+            except ValueError:
+                return False
+        if not isinstance(landed, dict) or landed.get("attempt_id") != update.info.get("attempt_id"):
+            return False
+        self.commits[update.run] = current
+        self._pending.setdefault(update.run, replace(update, old=current))
+        return True
 
     # -- where the code runs ------------------------------------------------------------
     def _code_dir(self) -> Path:
