@@ -40,6 +40,7 @@ class RecordWriter:
         self._error: BaseException | None = None
         self._failure: BaseException | None = None  # the last write failed for want of room
         self._retry_at = 0.0
+        self._final_tried = False  # closing: the states pending then had their one more try
         self._busy = False
         self._closed = False
         self._cond = threading.Condition()
@@ -108,8 +109,9 @@ class RecordWriter:
                     self._cond.wait(max(0.01, self._retry_at - time.monotonic()) if self._waiting() else None)
                 if not self._pending or self._error is not None:
                     return  # closed: nothing left, or the last write failed
-                if self._closed and self._failure is not None and self._waiting():
-                    return  # closing while the disk is full: one try after the failure is enough
+                if self._closed and self._failure is not None and self._final_tried:
+                    return  # closing while the disk is full: the last states were tried once
+                self._final_tried = self._closed
                 batch, self._pending = self._pending, {}
                 self._busy = True
                 updates = [recorder.Update(run, info, self._commits.get(run), message, output)

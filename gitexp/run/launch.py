@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +34,7 @@ from gitexp.run.progress import Watched
 from gitexp.run.scheduler import Placement, Scheduler, Slots, Task
 from gitexp.track import artifacts, stdout_metrics, tensorboard
 
+log = logging.getLogger(__name__)
 DEFAULT_LIVE_INTERVAL = 30.0
 MIN_LIVE_INTERVAL = 0.1  # a live commit costs a git write: 0 would write every scheduler turn
 RECHECK_SECONDS = 0.5  # jobs started within this of a workspace check reuse its answer
@@ -406,23 +408,6 @@ class _Launch:
             self.writer.flush()
         finally:
             self.abandoned |= self.writer.refused()
-
-    def _landed_anyway(self, update: recorder.Update) -> bool:
-        """A write reported as failed (disk full) may still have moved the ref: when the ref now
-        holds a record of this very attempt, it is ours; the update is queued again on top of it."""
-        current = self.git.rev_parse(update.run.ref)
-        if not current or current == update.old or not update.info.get("attempt_id"):
-            return False
-        with self.git.cat_file() as cat:
-            try:
-                landed = record.loads(cat.blob(f"{current}:{record.RECORD_DIR}/{record.RUN_JSON}") or b"")
-            except ValueError:
-                return False
-        if not isinstance(landed, dict) or landed.get("attempt_id") != update.info.get("attempt_id"):
-            return False
-        self.commits[update.run] = current
-        self._pending.setdefault(update.run, replace(update, old=current))
-        return True
 
     # -- where the code runs ------------------------------------------------------------
     def _code_dir(self) -> Path:
