@@ -73,8 +73,8 @@ def test_lines_reach_on_line_whole_and_a_huge_one_in_bounded_pieces(tmp_path):
 
 ESCAPE_PY = """\
 import os, subprocess, sys
-child = subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(120)"],
-                         start_new_session=True)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                         start_new_session=True)  # setsid(): out of the job's process group
 open(os.environ["PIDFILE"], "w").write(str(child.pid))
 print("started", child.pid, flush=True)
 """
