@@ -441,9 +441,11 @@ def show(
             out.print(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}",
                       markup=False)
     if data["excluded_files"]:
-        out.print("\n[bold]left out of the snapshot (too large)[/]")
+        out.print("\n[bold]left out of the snapshot[/] (the run saw them in the workspace)")
         for item in data["excluded_files"]:
-            out.print(f"  {item['path']}  {item['size']} B", markup=False)
+            why = "run output" if item.get("reason") == "output" else "too large"
+            files = f", {item['files']} files" if item.get("files", 1) > 1 else ""
+            out.print(f"  {item['path']}  {item.get('size', 0)} B{files}  ({why})", markup=False)
     out.print(f"\n[bold]code changes against base[/] ({len(data['files'])} file(s))")
     text = inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat or not data["files"])
     _print_patch(text)

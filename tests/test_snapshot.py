@@ -40,7 +40,7 @@ def test_snapshot_has_dirty_untracked_and_leaves_out_ignored_and_big(repo):
     assert repo.show(f"{snap.commit}:train.py") == "print('edited')\n"
     assert snap.base == repo.git("rev-parse", "HEAD").strip()
     assert repo.git("rev-parse", f"{snap.commit}^1").strip() == snap.base
-    assert snap.excluded == ({"path": "huge.bin", "size": 2048},)
+    assert snap.excluded == ({"path": "huge.bin", "size": 2048, "reason": "size"},)
 
 
 def test_deleted_tracked_file_is_absent_from_snapshot(repo):

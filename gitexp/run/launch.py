@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitexp.errors import RefConflictError, SweepError
-from gitexp.record import environment, liveness, model as record, store
+from gitexp.record import environment, liveness, model as record, outputs, store
+from gitexp.record import snapshot as snapshots
 from gitexp.record.git import Git
 from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from gitexp.record.refs import RunRef, check_name
-from gitexp.record.snapshot import Snapshot, materialize, take_snapshot, workspace_tree
+from gitexp.record.snapshot import Snapshot, materialize, take_snapshot
 from gitexp.record.writer import RecordWriter, first_line
 from gitexp.run import control, gpus
 from gitexp.run.backends.job import Job
@@ -418,11 +419,11 @@ class _Launch:
                 return self.invocation_dir  # first job, just snapshotted: nothing can have run yet
             if time.monotonic() - self._checked_at < RECHECK_SECONDS:
                 return self.invocation_dir  # jobs starting together share one check
-            tree, _ = workspace_tree(self.git)
-            if tree == self.snapshot.tree:
+            if not snapshots.changed(self.git, self.snapshot):  # a run's new files are no code change
                 self._checked_at = time.monotonic()
                 return self.invocation_dir
-            root = materialize(self.git, self.snapshot.commit, self.git.gitexp_dir / "checkouts" / self.snapshot.commit)
+            root = materialize(self.git, self.snapshot.commit, self.git.gitexp_dir / "checkouts" / self.snapshot.commit,
+                               self.snapshot.excluded)
             self._checkout = root
         rel = self.invocation_dir.relative_to(self.git.root.resolve()) \
             if self.invocation_dir.is_relative_to(self.git.root.resolve()) else Path()
@@ -430,9 +431,19 @@ class _Launch:
         folder.mkdir(parents=True, exist_ok=True)  # launched from a folder the snapshot has no file in
         return folder
 
+    def learn_outputs(self) -> None:
+        """Files the runs wrote into the workspace are outputs: later snapshots leave them out."""
+        if not any(info.get("code_dir") == str(self.invocation_dir) for info in self.infos.values()):
+            return
+        rule = outputs.Rule(self.git)
+        fresh = snapshots.new_files(self.git, self.snapshot, self.snapshot_time - 1)
+        outputs.learn(self.git, [path for path in fresh if not rule.is_output(path)])
+
     def close(self) -> None:
         self.writer.close()
         self.reaper.close()
+        if self.snapshot.index is not None:
+            self.snapshot.index.unlink(missing_ok=True)
 
 
 @dataclass
@@ -509,7 +520,8 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         slots.check(spec.resources)  # an impossible request fails before anything is written
     if not plan:
         return LaunchResult(sweep.name, None, [], skipped, False)
-    snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}")
+    snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}",
+                             keep_index=git.gitexp_dir / "tmp" / f"snapshot-{uuid.uuid4().hex}.index")
     hooks = _Launch(git, sweep, snapshot, options)
     try:
         runs = hooks.queue(plan, existing)
@@ -527,6 +539,7 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         finally:
             hooks.close()
     left, failure = hooks.writer.unwritten()
+    hooks.learn_outputs()
     if failure is None:
         store.pack_refs(git)  # keeps listings of 100k runs cheap: one packed file, not 100k loose refs
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in runs]
