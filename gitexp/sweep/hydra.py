@@ -1,8 +1,8 @@
 """Hydra's override grammar (`key=value` strings), parsed and expanded the way Hydra's
 basic sweeper does, without needing Hydra installed.
 
-Supported: `k=v`, `+k=v`, `++k=v`, `~k`; simple sweeps `k=a,b,c`; `choice()`, `range(start,
-stop[,step])`, `glob(include[,exclude])` over the options listed under GROUPS, `sort()`,
+Supported: `k=v`, `+k=v`, `++k=v`, `~k`; simple sweeps `k=a,b,c`; `choice()`, `range([start,]
+stop[,step])`, `glob(include[,exclude])` over the app's config group options (`hydra_app`), `sort()`,
 `shuffle()`, `tag()`, the casts `int() float() str() bool()`, quoted strings, `[lists]`,
 `{dicts}`, `\\`-escapes and `${...}` interpolations; plus `uniform(a,b)`, `loguniform(a,b)`
 (and Hydra's `interval(a,b)`) for random search. Primitive typing follows Hydra's lexer:
@@ -291,7 +291,9 @@ def _numbers(*values):
             raise TypeError(f"expected numbers, got {value_str(v)!r}")
 
 
-def _range(start, stop, step=1) -> Sweep:
+def _range(start, stop=None, step=1) -> Sweep:
+    if stop is None:  # Hydra: range(stop) counts from 0
+        start, stop = 0, start
     _numbers(start, stop, step)
     if step == 0:
         raise ValueError("step must not be zero")
@@ -321,7 +323,10 @@ def _glob(parser: _Parser, include, exclude=()):
 
     options = parser.groups.get(parser.key)
     if options is None:
-        raise ValueError(f"no options known for '{parser.key}': list them under GROUPS")
+        missing = getattr(parser.groups, "missing", None)
+        raise ValueError(missing(parser.key) if missing else
+                         f"no options known for config group '{parser.key}': list them under GROUPS")
+    options = sorted(options)  # Hydra's Glob filters the group's options sorted by name
     include = include if isinstance(include, list) else [include]
     exclude = exclude if isinstance(exclude, list) else [exclude]
     return Sweep([o for o in options if any(fnmatch.fnmatch(o, str(g)) for g in include)

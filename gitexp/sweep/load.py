@@ -13,11 +13,11 @@ from pathlib import Path
 
 from gitexp.errors import SweepError
 from gitexp.record.refs import sanitize
-from gitexp.sweep import mlrunner, runx
+from gitexp.sweep import hydra_app, mlrunner, runx
 from gitexp.sweep.diagnostics import Diagnostics, Fatal, Span, text_span
 from gitexp.sweep.model import RunSpec, Sweep
 from gitexp.sweep.plan import Axis, Draft, Plan, combinations, dist_from_text, name_runs
-from gitexp.sweep.scripts import script_arguments, unknown_flags
+from gitexp.sweep.scripts import locate, script_arguments, unknown_flags
 from gitexp.sweep.yamlfile import Doc, compose, read_input_file
 
 HARD_LIMIT = 1_000_000
@@ -82,6 +82,8 @@ def _analyze(text, file, path, diags, *, strict, sets=(), sweep_overrides=(), sa
         _apply_sweeps(plan, sweep_overrides, diags)
         _read_dists(plan, diags)
         _check_retries(plan, diags, allow_large, file)
+        if isinstance(plan.groups, hydra_app.Groups):
+            hydra_app.check_values([a for block in plan.blocks for a in block.axes], plan.groups, diags)
         if sections and (sections.search or sections.prune) or (search and search.given):
             from gitexp.sweep import search as searching
 
@@ -163,7 +165,8 @@ def _apply_sweeps(plan: Plan, overrides, diags: Diagnostics) -> None:
     for text in overrides:
         from gitexp.sweep import hydra  # Hydra's grammar is loaded only when a sweep uses it
 
-        axis = hydra.override_axis(text, text_span("--sweep", text), plan.options.get("groups", {}), diags, style)
+        groups = plan.groups if plan.groups is not None else plan.options.get("groups", {})
+        axis = hydra.override_axis(text, text_span("--sweep", text), groups, diags, style)
         if axis is not None:
             _put(plan, axis)
 
@@ -297,20 +300,9 @@ def _check_script(command: str, keys: list, spans, path: Path | None, diags: Dia
     script = runx.script_of(command.strip())
     if not script or not keys:
         return
-    folder = (path.parent if path else Path(".")).resolve()
-    candidates = [Path(script)] if Path(script).is_absolute() else [
-        folder / script, *(root / script for root in _repo_roots(folder)), Path.cwd() / script]
-    found = next((c for c in candidates if c.is_file()), None)
+    found = locate(script, path)
     if found is None:
         return
     for key in unknown_flags(keys, script_arguments(found)):
         span = spans[key] if isinstance(spans, dict) else spans
         diags.warning(span, f"'{key}': {script} defines no --{key} argument (read from its argparse calls)")
-
-
-def _repo_roots(folder: Path) -> list[Path]:
-    """The enclosing work tree's top folder (CMD paths are often relative to it), if any."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return [candidate]
-    return []

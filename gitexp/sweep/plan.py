@@ -107,6 +107,7 @@ class Plan:
     options: dict
     default_style: str = "flag"
     spans: dict = field(default_factory=dict)  # top-level key -> Span of its value, for later checks
+    groups: object = None  # config group -> options, for Hydra's glob() (hydra_app.Groups or a dict)
 
     @property
     def size(self) -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from gitexp.errors import SweepError
 from gitexp.sweep.diagnostics import Diagnostics, Span, did_you_mean
+from gitexp.sweep.hydra_app import Groups, find_app
+from gitexp.sweep.scripts import locate
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
 from gitexp.sweep.yamlfile import Doc, Y, compose, read_input_file
 
@@ -61,6 +63,7 @@ class RunxBuilder:
     def __init__(self, cmd: str, resources: dict):
         self.cmd = cmd
         self.resources = resources
+        self.hydra_run_dir = False  # a Hydra app: each job's .hydra/ and log go to its run folder
 
     def build(self, block: Block, combo: dict, diags: Diagnostics) -> Draft | None:
         hparams = dict(combo)
@@ -91,6 +94,8 @@ class RunxBuilder:
             else:
                 flags[key] = value
         args += render_flags(flags)
+        if self.hydra_run_dir:
+            args += "hydra.run.dir=LOGDIR"
         return Draft(params, ((self.cmd + " " + args).rstrip(),), resources, tag, block)
 
 
@@ -110,9 +115,11 @@ def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
     resources = _dotrunx(path, options, diags)
     _settings(top, options, resources, diags)
     cmd = _cmd(top, root, diags)
-    groups = _groups(doc, top, diags)
-    if groups:
-        options["groups"] = groups
+    listed = _groups(doc, top, diags)
+    if listed:
+        options["groups"] = listed
+    app = _hydra_app(cmd, path)
+    groups = Groups(listed, app)
     blocks = _hparams(doc, top, diags)
     if "OVERRIDES" in top:
         key, value = top["OVERRIDES"]
@@ -125,8 +132,18 @@ def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
     elif "HPARAMS" not in top:
         diags.error(root.span.at(0), "missing HPARAMS (runx) or OVERRIDES (Hydra-style sweep)")
     default_style = "hydra" if options["format"] == "hydra" else "flag"
-    return Plan(options["format"], blocks, RunxBuilder(cmd, resources), options, default_style,
-                {name.lower(): value.span for name, (_, value) in top.items()})
+    builder = RunxBuilder(cmd, resources)
+    builder.hydra_run_dir = app is not None and "hydra.run.dir" not in cmd and not any(
+        a.key == "hydra.run.dir" for block in blocks for a in block.axes)
+    return Plan(options["format"], blocks, builder, options, default_style,
+                {name.lower(): value.span for name, (_, value) in top.items()}, groups)
+
+
+def _hydra_app(cmd: str, path: Path | None):
+    """The Hydra app CMD runs (its `@hydra.main`), when the script can be read."""
+    script = script_of(cmd.strip()) if cmd else None
+    found = locate(script, path) if script else None
+    return find_app(found) if found else None
 
 
 def _cmd(top, root: Y, diags: Diagnostics) -> str:

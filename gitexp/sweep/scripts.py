@@ -52,3 +52,19 @@ def unknown_flags(keys, infos: list[ArgInfo]) -> list[str]:
     if not flags:
         return []
     return [k for k in keys if k not in flags and not any(f.startswith(k) for f in flags)]
+
+
+def locate(script: str, sweep_path: Path | None) -> Path | None:
+    """The file a CMD's script names: beside the sweep file, at the work tree's top, or in cwd."""
+    folder = (sweep_path.parent if sweep_path else Path(".")).resolve()
+    candidates = [Path(script)] if Path(script).is_absolute() else [
+        folder / script, *(root / script for root in _repo_roots(folder)), Path.cwd() / script]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _repo_roots(folder: Path) -> list[Path]:
+    """The enclosing work tree's top folder (CMD paths are often relative to it), if any."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return [candidate]
+    return []

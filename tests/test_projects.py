@@ -1,0 +1,113 @@
+"""Small, real-shaped projects (tests/projects/) run through gitexp exactly as a user would.
+
+Each project is copied into a fresh git repository (a file named `gitignore` becomes its
+`.gitignore`, so it does not apply to this repository), committed, and run for real: every
+run must complete, every metric must be right, and the next snapshot must hold code only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Repo, git
+
+PROJECTS = Path(__file__).parent / "projects"
+needs_hydra = pytest.mark.skipif(importlib.util.find_spec("hydra") is None,
+                                 reason="hydra-core is not installed (pip install -e '.[dev]' brings it)")
+
+
+def project(tmp_path: Path, name: str) -> Repo:
+    path = tmp_path / "repo"
+    shutil.copytree(PROJECTS / name, path)
+    if (path / "gitignore").exists():
+        (path / "gitignore").rename(path / ".gitignore")
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "project")
+    return Repo(path)
+
+
+def info(repo: Repo, run: str) -> dict:
+    return json.loads(repo.show(f"refs/experiments/{run}:.gitexp/run.json"))
+
+
+def metrics(repo: Repo, run: str) -> dict:
+    return json.loads(repo.show(f"refs/experiments/{run}:.gitexp/metrics.json"))
+
+
+def tree(repo: Repo, commit: str) -> set[str]:
+    return set(repo.git("ls-tree", "-r", "--name-only", commit).split())
+
+
+def untracked(repo: Repo) -> list[str]:
+    return repo.git("ls-files", "--others", "--exclude-standard").split()
+
+
+# -- a Hydra app with conf/ groups and no GROUPS --------------------------------------------
+
+HYDRA_OVERRIDES = ["db=glob(*,exclude=sqlite)", "seed=range(2)", "lr=0.1,0.01"]
+
+
+def hydra_meaning(overrides: list[str]) -> list[tuple]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra.")])
+    return [(o.key_or_group, o.package, o.type.name, o.value()) for o in parsed]
+
+
+@needs_hydra
+def test_hydra_app_dry_run_equals_real_hydra_multirun(tmp_path):
+    repo = project(tmp_path, "hydra_app")
+    real = subprocess.run([sys.executable, "my_app.py", "-m", *HYDRA_OVERRIDES], cwd=repo.path,
+                          capture_output=True, text=True, timeout=120)
+    assert real.returncode == 0, real.stderr
+    theirs = [json.loads(line[4:]) for line in real.stdout.splitlines() if line.startswith("JOB ")]
+    ours = [shlex.split(line)[2:] for line in repo.gitexp("run", "-n", "sweep.yml").stdout.splitlines()]
+    assert len(theirs) == 8
+    assert [hydra_meaning(job) for job in ours] == [hydra_meaning(job) for job in theirs]
+    assert all(job[-1].startswith("hydra.run.dir=") and "/.git/gitexp/runs/" in job[-1] for job in ours)
+
+
+@needs_hydra
+@pytest.mark.slow
+def test_hydra_app_runs_each_job_in_its_own_folder_and_nothing_lands_in_the_work_tree(tmp_path):
+    repo = project(tmp_path, "hydra_app")
+    repo.gitexp("run", "sweep.yml", "--name", "hy", timeout=300)
+    runs = [ref.split("/", 2)[2] for ref in repo.refs()]
+    assert len(runs) == 8
+    for run in runs:
+        record = info(repo, run)
+        assert record["status"] == "completed", repo.show(f"refs/experiments/{run}:.gitexp/output.log")
+        weight = {"mysql": 1, "postgresql": 2}[record["params"]["db"]]
+        expected = record["params"]["lr"] * (record["params"]["seed"] + 1) / weight / 2
+        assert metrics(repo, run)["loss"] == pytest.approx(expected)
+        folder = Path(record["logdir"])
+        assert (folder / ".hydra" / "overrides.yaml").is_file() and (folder / "my_app.log").is_file()
+    assert len({info(repo, run)["logdir"] for run in runs}) == 8
+    assert untracked(repo) == []  # no outputs/, no multirun/ in the work tree
+    repo.gitexp("run", "sweep.yml", "--name", "again", "--only", "db=mysql", "--only", "seed=0",
+                "--only", "lr=0.1", timeout=120)
+    again = info(repo, "again/" + "db_mysql-seed0-lr0.1")
+    assert tree(repo, again["snapshot"]) == tree(repo, "HEAD")
+
+
+@needs_hydra
+def test_unknown_hydra_group_is_one_line_naming_the_folders_searched_and_the_groups(tmp_path):
+    repo = project(tmp_path, "hydra_app")
+    proc = repo.gitexp("run", "sweep.yml", "--sweep", "dbx=glob(*)", check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    line, = proc.stderr.strip().splitlines()
+    assert "--sweep:1:" in line and "no config group 'dbx'" in line
+    assert str((repo.path / "conf").resolve()) in line and "groups found: db" in line
+    assert repo.refs() == {}
+    proc = repo.gitexp("run", "-n", "sweep.yml", "--sweep", "db=mysql,nosuch", check=False)
+    assert proc.returncode == 2
+    assert "no option 'nosuch' in config group db (options: mysql, postgresql, sqlite)" in proc.stderr
