@@ -133,11 +133,14 @@ def run(
         from gitexp.sweep.search import CommandLine
 
         options.search = CommandLine(search, trials, objective)
+    loaded = launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or cluster starts
+    for warning in loaded.warnings:
+        if warning.severity == "warning":  # e.g. a swept flag the script's argparse does not define
+            err.print(f"gitexp: warning: {warning}", markup=False)
     if dry_run:
-        for line in launcher.dry_run(git, sweep_file, options):
+        for line in launcher.dry_run(git, sweep_file, options, sweep=loaded):
             sys.stdout.write(line + "\n")
         return
-    loaded = launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or cluster starts
     if detach and not os.environ.get(detacher.ENV_DETACHED):
         started = detacher.detach(git, sys.argv[1:])
         err.print(f"gitexp: {started.announcement}", markup=False)

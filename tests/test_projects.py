@@ -111,3 +111,44 @@ def test_unknown_hydra_group_is_one_line_naming_the_folders_searched_and_the_gro
     proc = repo.gitexp("run", "-n", "sweep.yml", "--sweep", "db=mysql,nosuch", check=False)
     assert proc.returncode == 2
     assert "no option 'nosuch' in config group db (options: mysql, postgresql, sqlite)" in proc.stderr
+
+
+# -- an argparse script swept with distributions --------------------------------------------
+
+
+def test_argparse_script_sampled_from_distributions_gets_numbers(tmp_path):
+    repo = project(tmp_path, "argparse_sample")
+    repo.gitexp("run", "sweep.yml", "--name", "rs", "--sample", "3", "--seed", "1")
+    runs = [ref.split("/", 2)[2] for ref in repo.refs()]
+    assert len(runs) == 3
+    for run in runs:
+        record = info(repo, run)
+        params = record["params"]
+        assert record["status"] == "completed"
+        assert type(params["lr"]) is float and 1e-4 <= params["lr"] <= 1e-1
+        assert type(params["hidden"]) is int and 8 <= params["hidden"] < 64
+        assert params["optimizer"] in ("sgd", "adam") and params["epochs"] == 2
+        output = repo.show(f"refs/experiments/{run}:.gitexp/output.log")
+        assert f"FINAL lr={params['lr']!r} hidden={params['hidden']}" in output
+        factor = 2 if params["optimizer"] == "adam" else 1
+        assert metrics(repo, run)["score"] == pytest.approx(params["lr"] * params["hidden"] * 2 * factor, abs=1e-6)
+
+
+def test_hydra_style_sweep_on_an_argparse_script_emits_flags(tmp_path):
+    repo = project(tmp_path, "argparse_sample")
+    pins = ["--set", "lr=0.01", "--set", "hidden=8", "--set", "optimizer=sgd"]
+    lines = repo.gitexp("run", "-n", "sweep.yml", *pins, "--sweep", "epochs=range(1,3)").stdout.splitlines()
+    assert lines == ["python train.py --lr 0.01 --hidden 8 --optimizer sgd --epochs 1",
+                     "python train.py --lr 0.01 --hidden 8 --optimizer sgd --epochs 2"]
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_unknown_flags_are_warned_about_before_anything_starts(tmp_path, dry):
+    repo = project(tmp_path, "argparse_sample")
+    repo.write("sweep.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n  momentum: [0.9]\n")
+    proc = repo.gitexp("run", *(["-n"] if dry else []), "sweep.yml", check=False)
+    lines = proc.stderr.splitlines()
+    warning = "gitexp: warning: sweep.yml:4:3: 'momentum': train.py defines no --momentum argument"
+    assert lines[0].startswith(warning) and sum("warning" in line for line in lines) == 1
+    if not dry:
+        assert proc.returncode == 1 and "queued" in lines[1]  # the warning came first; the run then failed

@@ -83,9 +83,11 @@ def test_sets_override_and_extend(tmp_path):
     assert [r.commands[0] for r in sweep.runs] == ["a --lr 0.5 --bs 32 --new x", "a --lr 0.5 --bs 64 --new x"]
 
 
-def test_sweep_overrides_on_runx_file(tmp_path):
-    sweep = load_sweep(write(tmp_path, "CMD: a\nHPARAMS: {lr: 1}\n"), sweep_overrides=["model=x,y"])
-    assert [r.commands[0] for r in sweep.runs] == ["a --lr 1 model=x", "a --lr 1 model=y"]
+def test_sweep_overrides_on_runx_file_are_flags(tmp_path):
+    # Hydra's grammar chooses the values; a runx (argparse) script still takes --key value
+    sweep = load_sweep(write(tmp_path, "CMD: a\nHPARAMS: {lr: 1}\n"), sweep_overrides=["model=x,y", "n=range(2)"])
+    assert [r.commands[0] for r in sweep.runs] == ["a --lr 1 --model x --n 0", "a --lr 1 --model x --n 1",
+                                                  "a --lr 1 --model y --n 0", "a --lr 1 --model y --n 1"]
 
 
 def test_only_and_exclude(tmp_path):

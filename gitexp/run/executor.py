@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import re
 import select
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,6 +128,49 @@ class Reaper:
                 self._proc.stdin.close()
 
 
+_SHELL_ONLY = set(";&|<>()*?[]{}~!#\n$`")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def program(commands: tuple[str, ...], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The argv to start, and its environment: the program itself when the command is one simple
+    command (`VAR=1 python train.py --lr 0.1`), so the exit code and the signals are the
+    script's own; `/bin/sh -c` only where the command needs a shell (steps, pipes, `$VAR`, globs)."""
+    if len(commands) == 1 and not _needs_shell(commands[0]):
+        words = shlex.split(commands[0])
+        extra = {}
+        while words and _ASSIGNMENT.match(words[0]):
+            name, _, value = words.pop(0).partition("=")
+            extra[name] = value
+        env = {**env, **extra}
+        # a program that cannot be found is left to the shell: its `not found` and exit 127
+        if words and ("/" in words[0] or shutil.which(words[0], path=env.get("PATH", os.defpath))):
+            return words, env
+    script = commands[0] if len(commands) == 1 else " && ".join(f"( {c} )" for c in commands)
+    return ["/bin/sh", "-c", script], dict(env)
+
+
+def _needs_shell(command: str) -> bool:
+    """Whether anything outside single quotes is for the shell to interpret."""
+    quote, i = "", 0
+    while i < len(command):
+        char = command[i]
+        if quote == "'":
+            quote = "" if char == "'" else quote
+        elif char == "\\":
+            i += 1  # an escaped character is literal
+        elif quote == '"':
+            if char in "$`":
+                return True
+            quote = "" if char == '"' else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _SHELL_ONLY:
+            return True
+        i += 1
+    return bool(quote) or not command.strip()
+
+
 @dataclass
 class Process:
     """One running job: a shell command line (steps joined with &&) in its own process group."""
@@ -156,9 +201,10 @@ class Process:
         if self.reaper:
             self.mark = f"{self.reaper.token}:{self.mark}"
         self.env = {**self.env, ENV_JOB: self.mark}
+        argv, env = program(self.commands, self.env)
         try:
             self.popen = subprocess.Popen(
-                ["/bin/sh", "-c", self.script], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as error:  # no such folder, fork failed: this run fails, the sweep goes on

@@ -114,9 +114,9 @@ def load(path: str | os.PathLike[str], options: LaunchOptions):
     return sweep
 
 
-def dry_run(git: Git, path: str | os.PathLike[str], options: LaunchOptions) -> list[str]:
-    """One line per run: the command exactly as it would execute."""
-    sweep = load(path, options)
+def dry_run(git: Git, path: str | os.PathLike[str], options: LaunchOptions, sweep: Any = None) -> list[str]:
+    """One line per run: the command exactly as it would execute (`sweep`: already loaded)."""
+    sweep = sweep or load(path, options)
     if sweep.search is not None:
         from gitexp.run import search  # Optuna is imported only when a search runs
 

@@ -4,8 +4,8 @@ basic sweeper does, without needing Hydra installed.
 Supported: `k=v`, `+k=v`, `++k=v`, `~k`; simple sweeps `k=a,b,c`; `choice()`, `range([start,]
 stop[,step])`, `glob(include[,exclude])` over the app's config group options (`hydra_app`), `sort()`,
 `shuffle()`, `tag()`, the casts `int() float() str() bool()`, quoted strings, `[lists]`,
-`{dicts}`, `\\`-escapes and `${...}` interpolations; plus `uniform(a,b)`, `loguniform(a,b)`
-(and Hydra's `interval(a,b)`) for random search. Primitive typing follows Hydra's lexer:
+`{dicts}`, `\\`-escapes and `${...}` interpolations; plus `uniform(a,b)`, `loguniform(a,b)`,
+`randint(a,b)` (a <= n < b; not Hydra's) and Hydra's `interval(a,b)` for random search. Primitive typing follows Hydra's lexer:
 one INT / FLOAT / BOOL / NULL token is typed, anything else is a string.
 
 Deliberate differences, both for reproducibility: float ranges step in exact decimal
@@ -33,7 +33,7 @@ _KEY = re.compile(r"[\w$][\w$./@-]*")
 _FUNC = re.compile(r"([A-Za-z_][\w]*)\s*\(")
 _ARGNAME = re.compile(r"\s*([A-Za-z_][\w]*)\s*=(?!=)")
 FUNCTIONS = ("choice", "range", "glob", "sort", "shuffle", "tag", "int", "float", "str", "bool",
-             "uniform", "loguniform", "interval")
+             "uniform", "loguniform", "interval", "randint")
 
 
 class OverrideError(Exception):
@@ -408,6 +408,10 @@ def _call(name: str, args: list, kwargs: dict, parser: _Parser):
     _numbers(low, high)
     if not low < high:
         raise ValueError("expected low < high")
+    if name == "randint":
+        if not (isinstance(low, int) and isinstance(high, int)):
+            raise TypeError("expected integer bounds")
+        return Dist("randint", low, high)
     if name == "loguniform" and low <= 0:
         raise ValueError("loguniform needs positive bounds")
     return Dist("loguniform" if name == "loguniform" else "uniform", float(low), float(high))

@@ -161,7 +161,9 @@ def _apply_sets(plan: Plan, sets, diags: Diagnostics) -> None:
 
 
 def _apply_sweeps(plan: Plan, overrides, diags: Diagnostics) -> None:
-    style = "param" if plan.kind == "mlrunner" else "hydra"
+    # runx/argparse files take `--key value`; Hydra apps (or files already using overrides) `key=value`
+    hydra_like = plan.kind == "hydra" or any(a.style == "hydra" for b in plan.blocks for a in b.axes)
+    style = "param" if plan.kind == "mlrunner" else "hydra" if hydra_like else "flag"
     for text in overrides:
         from gitexp.sweep import hydra  # Hydra's grammar is loaded only when a sweep uses it
 

@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 
+from gitexp.sweep import metrics
 from gitexp.sweep.diagnostics import Diagnostics, did_you_mean
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
 from gitexp.sweep.yamlfile import Doc, Y
@@ -166,7 +167,7 @@ def parse(doc: Doc, roots: list[Y], diags: Diagnostics, title: str | None = None
         resources = _slots(top["resource"][1], diags)
         options["slots"] = resources.get("slot", [])
     for name in ("metrics", "retries", "timeout"):
-        if name in top:
+        if name in top and (name != "metrics" or metrics.check(doc, top[name][1], diags, "metrics")):
             options[name] = top[name][1].value
     from gitexp.sweep import search  # the SEARCH / PRUNE checks shared by every grammar
 

@@ -17,10 +17,12 @@ Top-level keys are matched case-insensitively (the runx article writes `cmd:`/`h
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
 from gitexp.errors import SweepError
+from gitexp.sweep import metrics
 from gitexp.sweep.diagnostics import Diagnostics, Span, did_you_mean
 from gitexp.sweep.hydra_app import Groups, find_app
 from gitexp.sweep.scripts import locate
@@ -113,7 +115,7 @@ def parse(doc: Doc, root: Y, path: Path | None, diags: Diagnostics) -> Plan:
     options["_search"] = search.read_sections(doc, {n.lower(): top[n] for n in ("SEARCH", "PRUNE") if n in top},
                                               diags)
     resources = _dotrunx(path, options, diags)
-    _settings(top, options, resources, diags)
+    _settings(doc, top, options, resources, diags)
     cmd = _cmd(top, root, diags)
     listed = _groups(doc, top, diags)
     if listed:
@@ -189,12 +191,32 @@ def _axes(doc: Doc, mapping: Y, diags: Diagnostics) -> list[Axis]:
             diags.error(key.span, "param names must be scalars")
             continue
         name = str(key.value)
+        if isinstance(value.value, str) and _DIST_CALL.match(value.value):
+            axis = _distribution(name, value, key.span, diags)
+            if axis is not None:
+                axes.append(axis)
+            continue
         values = value.value if isinstance(value.value, list) else [value.value]
         if not values:
             diags.error(value.span, f"{name}: empty list of values: the sweep would have no runs")
             continue
         axes.append(Axis(name, list(values), key.span))
     return axes
+
+
+_DIST_CALL = re.compile(r"\s*(uniform|loguniform|randint|interval|choice)\s*\(.*\)\s*$", re.S)
+
+
+def _distribution(name: str, value: Y, span, diags: Diagnostics) -> Axis | None:
+    """`lr: loguniform(1e-4,1e-1)` in HPARAMS: a search space, drawn by --sample, passed as a number."""
+    from gitexp.sweep import hydra
+
+    # parsed as the override `name=text`, positioned so that errors point inside the value
+    start = value.span.at((1 if value.quoted else 0) - len(name) - 1)
+    axis = hydra.override_axis(f"{name}={value.value}", start, {}, diags, style="flag")
+    if axis is None:
+        return None
+    return Axis(name, axis.values, span, "flag", axis.dist)
 
 
 def _groups(doc: Doc, top, diags: Diagnostics) -> dict:
@@ -232,7 +254,7 @@ def _overrides(doc: Doc, value: Y, groups: dict, diags: Diagnostics) -> list[Axi
     return axes
 
 
-def _settings(top, options: dict, resources: dict, diags: Diagnostics) -> None:
+def _settings(doc: Doc, top, options: dict, resources: dict, diags: Diagnostics) -> None:
     for name in ("PYTHONPATH", "LOGROOT", "FARM", "SUBMIT_CMD", "CODE_IGNORE_PATTERNS",
                  "METRICS", "RETRIES", "TIMEOUT"):
         if name not in top:
@@ -247,8 +269,7 @@ def _settings(top, options: dict, resources: dict, diags: Diagnostics) -> None:
                                   or value.value <= 0):
             diags.error(value.span, "TIMEOUT: expected a positive number of seconds")
             continue
-        if name == "METRICS" and not _metrics_ok(value.value):
-            diags.error(value.span, "METRICS: expected a list of regexes or a mapping name -> regex")
+        if name == "METRICS" and not metrics.check(doc, value, diags):
             continue
         options[name.lower()] = value.value
     if "RESOURCES" in top:
@@ -257,12 +278,6 @@ def _settings(top, options: dict, resources: dict, diags: Diagnostics) -> None:
             diags.error(value.span, "RESOURCES: expected a mapping such as {gpu: 1}")
         else:
             resources.update(_resources(value.value))
-
-
-def _metrics_ok(value) -> bool:
-    if isinstance(value, list):
-        return all(isinstance(v, str) for v in value)
-    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
 def _resources(raw: dict) -> dict:
