@@ -121,9 +121,12 @@ def dry_run(git: Git, path: str | os.PathLike[str], options: LaunchOptions, swee
         from gitexp.run import search  # Optuna is imported only when a search runs
 
         return search.describe(sweep)
-    names = _assign_names(sweep.name, sweep.runs, store.list_runs(git, sweep.name))
+    existing = store.list_runs(git, sweep.name)
+    plan = _resume_plan(git, sweep, existing)[0] if options.resume else [(spec, None) for spec in sweep.runs]
+    fresh = iter(_assign_names(sweep.name, [spec for spec, rerun in plan if rerun is None], existing))
     lines = []
-    for spec, run in zip(sweep.runs, names):
+    for spec, rerun in plan:  # exactly what `gitexp run` (--resume) would run, under the same names
+        run = rerun[0] if rerun else next(fresh)
         logdir = record.RunFiles.for_run(git.gitexp_dir, run).dir
         lines.append(" && ".join(spec.render(str(logdir), run.name)))
     return lines
@@ -143,20 +146,26 @@ def _assign_names(sweep_name: str, specs, existing: dict[RunRef, str]) -> list[R
 
 
 def _resume_plan(git: Git, sweep, existing: dict[RunRef, str]):
-    """For --resume: skip specs with a completed record of the same params; rerun the others in place."""
-    by_params: dict[str, list[tuple[RunRef, str, str]]] = {}
+    """For --resume: skip specs with a completed (or still running) record of the same params;
+    rerun each other one under its own name, as a new commit on its ref.
+
+    Runs of a scheduler that died are marked `lost` in git first (what every reader does), so
+    a sweep killed with -9 is continued, not duplicated next to its lost records."""
     with git.cat_file() as cat:
-        for run, commit in existing.items():
-            loaded = store.load_run(git, cat, run, commit)
-            key = json.dumps(loaded.params, sort_keys=True, default=str)
-            by_params.setdefault(key, []).append((run, commit, loaded.status))
+        loaded = [store.load_run(git, cat, run, commit) for run, commit in existing.items()]
+    by_params: dict[str, list[tuple[RunRef, str, str]]] = {}
+    for run in recorder.reconcile(git, loaded):
+        key = json.dumps(run.params, sort_keys=True, default=str)
+        by_params.setdefault(key, []).append((run.ref, run.commit, run.status))
     plan, skipped, reused = [], [], set()
     for spec in sweep.runs:
-        matches = by_params.get(json.dumps(spec.params, sort_keys=True, default=str), [])
-        if any(status == "completed" for _, _, status in matches):
-            skipped.append(next(r for r, _, s in matches if s == "completed"))
+        matches = sorted(by_params.get(json.dumps(spec.params, sort_keys=True, default=str), []),
+                         key=lambda m: (m[0].name != spec.name, m[0].name))  # its own name first
+        done = next((r for r, _, s in matches if s in ("completed", "running", "queued")), None)
+        if done is not None:
+            skipped.append(done)
             continue
-        rerun = next(((r, c) for r, c, s in matches if s not in ("running", "queued") and r not in reused), None)
+        rerun = next(((r, c) for r, c, s in matches if r not in reused), None)
         if rerun:
             reused.add(rerun[0])
         plan.append((spec, rerun))
@@ -231,7 +240,7 @@ class _Launch:
         self._place_folder(run)
         info = self._initial_info(run, spec)
         if old and cat:
-            info["attempts"] = store.load_run(self.git, cat, run, old).info.get("attempts", [])
+            info["attempts"] = _attempts(store.load_run(self.git, cat, run, old).info)
         self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
         self.specs[run], self.infos[run] = spec, info
         return store.RecordWrite(run, self.snapshot.commit, old, store.record_files(info, {}, b"", b""),
@@ -493,6 +502,16 @@ class FolderWatch:
         finally:
             os.close(self.fd)
             self.fd = None
+
+
+def _attempts(old: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attempts a rerun keeps: the earlier ones, plus the last one when it never finished
+    (its scheduler died: the record says lost, its attempt was never appended)."""
+    attempts = list(old.get("attempts") or [])
+    if old.get("attempt_id") and not any(a.get("attempt_id") == old["attempt_id"] for a in attempts):
+        attempts.append({key: old.get(key) for key in ("attempt_id", "started", "ended", "status", "exit_code",
+                                                       "gpus", "placement")})
+    return attempts
 
 
 def _with_seed(env: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
