@@ -152,3 +152,26 @@ def test_unknown_flags_are_warned_about_before_anything_starts(tmp_path, dry):
     assert lines[0].startswith(warning) and sum("warning" in line for line in lines) == 1
     if not dry:
         assert proc.returncode == 1 and "queued" in lines[1]  # the warning came first; the run then failed
+
+
+# -- a runx project: the sumx view against runx's own sumx -----------------------------------
+
+
+@pytest.mark.slow
+def test_sumx_view_counts_epochs_as_runx_sumx_does(tmp_path):
+    from gitexp.index.runs import sweep_table
+    from gitexp.record.git import open_repo
+
+    repo = project(tmp_path, "runx_logx")
+    repo.gitexp("run", "sweep.yml", "--name", "rl")
+    runs_dir = repo.path / ".git" / "gitexp" / "runs"
+    (runs_dir / ".runx").write_text("LOGROOT: .\n")
+    real = subprocess.run([sys.executable, "-m", "runx.sumx", "rl", "--csv", str(tmp_path / "sumx")],
+                          cwd=runs_dir, capture_output=True, text=True, timeout=60)
+    assert real.returncode == 0, real.stderr
+    header, *rows = [[c.strip() for c in line.split(",")][:-1] for line in
+                     (tmp_path / "sumx.csv").read_text().splitlines()]
+    theirs = {row[0]: int(row[header.index("epoch")]) for row in rows}
+    table = sweep_table(open_repo(repo.path), "rl", sort="val/acc")
+    ours = {row[0]: row[table.columns.index("epochs")] for row in table.rows}
+    assert theirs == ours == {"lr0.1-epochs2": 2, "lr0.1-epochs3": 3, "lr0.2-epochs2": 2, "lr0.2-epochs3": 3}

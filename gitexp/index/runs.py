@@ -270,7 +270,7 @@ def _condition(where: str) -> str:
 def sweep_table(git: Git, sweep: str, sort: str | None = None, descending: bool = True,
                 reconcile: Reconcile | None = None) -> QueryResult:
     """One sweep like runx's `sumx`: the params that differ between its runs, the summary
-    metrics, epochs (the last step logged) and time per epoch; sorted numerically by `sort`
+    metrics, epochs (as runx counts them: the step of the last val/ point) and time per epoch; sorted numerically by `sort`
     (default: run name)."""
     con = sync(git, reconcile)
     try:

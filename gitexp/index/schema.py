@@ -27,7 +27,14 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "4"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "5"  # bump when the tables change: an index of another version is rebuilt
+# Epochs as runx's sumx counts them: the step of the last validation point (`val/acc`, as logx's
+# metric('val', ...) logs it, the epoch of the last val row of metrics.csv); without validation
+# series, the last step logged.
+VAL_PHASES = ("val", "validate", "validation", "test")
+EPOCHS = ("SELECT run, coalesce(arg_max(step, coalesce(time, 0) * 1e6 + step) FILTER "
+          f"(WHERE split_part(key, '/', 1) IN {VAL_PHASES}), max(step)) AS epochs "
+          "FROM {table} GROUP BY run")
 FIXED = ("run", "sweep", "name", "status", "commit", "created", "started", "ended", "duration", "origin")
 RESERVED = {name.lower() for name in (*FIXED, "params", "metrics", "tags")}
 _INT64 = 2**63
@@ -221,7 +228,7 @@ def insert(con: Any, paths: dict[str, Path]) -> None:
                b.params, b.metrics, s.epochs,
                lower(concat_ws(' ', b.run, b.status, w.words)), b.live, b.info
         FROM _batch b
-        LEFT JOIN (SELECT run, max(step) AS epochs FROM _batch_series GROUP BY run) s ON s.run = b.run
+        LEFT JOIN ({EPOCHS.format(table='_batch_series')}) s ON s.run = b.run
         LEFT JOIN (SELECT run, string_agg(key || '=' || coalesce(value, 'None'), ' ' ORDER BY pos) AS words
                    FROM _batch_kv WHERE kind = 'param' GROUP BY run) w ON w.run = b.run""")
     for table in ("_batch", "_batch_kv", "_batch_series"):
