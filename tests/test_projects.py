@@ -175,3 +175,40 @@ def test_sumx_view_counts_epochs_as_runx_sumx_does(tmp_path):
     table = sweep_table(open_repo(repo.path), "rl", sort="val/acc")
     ours = {row[0]: row[table.columns.index("epochs")] for row in table.rows}
     assert theirs == ours == {"lr0.1-epochs2": 2, "lr0.1-epochs3": 3, "lr0.2-epochs2": 2, "lr0.2-epochs3": 3}
+
+
+# -- gitignored data, outputs into cwd, SummaryWriter() defaults, add_scalars ------------------
+
+
+def series(repo: Repo, run: str) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for line in repo.show(f"refs/experiments/{run}:.gitexp/metrics.jsonl").splitlines():
+        point = json.loads(line)
+        out.setdefault(point["key"], []).append((point["step"], point["value"]))
+    return out
+
+
+@pytest.mark.slow
+def test_ignored_data_outputs_in_cwd_and_default_summary_writer(tmp_path):
+    repo = project(tmp_path, "tb_data")
+    repo.write("data/train.txt", "the quick brown fox jumps over the lazy dog again\n")  # 10 words
+    repo.gitexp("run", "sweep.yml", "--name", "tb", "-j", "2", timeout=300)
+    runs = sorted(ref.split("/", 2)[2] for ref in repo.refs())
+    assert runs == ["tb/lr0.1", "tb/lr0.2", "tb/lr0.3"]
+    for run in runs:
+        record = info(repo, run)
+        assert record["status"] == "completed", repo.show(f"refs/experiments/{run}:.gitexp/output.log")
+        assert record["code_dir"] == str(repo.path.resolve())
+        lr = record["params"]["lr"]
+        points = series(repo, run)  # two runs wrote into the same ./runs/<second>_<host>/ at once
+        assert sorted(points) == ["loss/train", "loss/val", "lr"]
+        assert [s for s, _ in points["loss/train"]] == [0, 1, 2]
+        assert [v for _, v in points["loss/train"]] == pytest.approx([lr * 10 / e for e in (1, 2, 3)], rel=1e-6)
+        assert [v for _, v in points["loss/val"]] == pytest.approx([lr * 2 / e for e in (1, 2, 3)], rel=1e-6)
+        assert metrics(repo, run)["loss/val"] == pytest.approx(lr * 2 / 3, rel=1e-6)
+    repo.gitexp("run", "sweep.yml", "--name", "next", "--set", "lr=0.5", timeout=120)
+    again = info(repo, "next/lr0.5")
+    assert again["status"] == "completed"
+    assert tree(repo, again["snapshot"]) == tree(repo, "HEAD")  # no model.pt, no runs/
+    shown = repo.gitexp("show", "next/lr0.5").stdout
+    assert "model.pt" in shown and "runs/" in shown

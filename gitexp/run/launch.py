@@ -304,6 +304,8 @@ class _Launch:
             process = backend.process(Job(run, tuple(info["commands"]), str(cwd), env, output, on_line,
                                           self.snapshot.commit, files.dir, dict(task.resources), self.sweep.options))
         process.start()
+        if backend is None and process.pid > 0:  # SummaryWriter() writes ./runs/... below the run's cwd
+            self.ingests[run].watch_workspace(cwd, process.pid, process.started)
         info["backend"] = backend.name if backend else "local"
         info["where"] = getattr(process, "where", None) or {"host": record.hostname()}
         if getattr(process, "start_error", None):

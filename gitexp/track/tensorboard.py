@@ -34,7 +34,16 @@ def is_event_file(path: Path) -> bool:
 
 
 class Ingest:
-    """Tails every event file under one run folder; `poll()` appends new scalars to its series."""
+    """Tails every event file of one run; `poll()` appends new scalars to its series.
+
+    The run's files are those under its run folder, plus — for writers that pick their own
+    folder, as `SummaryWriter()` does with `./runs/<date>_<host>` — the event files that
+    appear below its working directory after it started and that its own processes wrote
+    (`watch_workspace`): the writer's pid is in the file name, and a pid belongs to the run
+    when it is the run's process or in its session. So concurrent runs never mix.
+    `add_scalars("loss", {"train": a})` writes tag `loss` into a folder `loss_train`; such a
+    series is keyed `loss/train`, as TensorBoard shows it.
+    """
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
@@ -42,13 +51,35 @@ class Ingest:
         self._loaders: dict[Path, Any] = {}
         self._scalar_tags: dict[Path, set[str]] = {}
         self.errors: dict[Path, str] = {}  # unreadable files, skipped from then on
+        self.workspace: Path | None = None
+        self.pid = 0
+        self.since = 0.0
+        self._strays: list[Path] = []  # files below the workspace this run wrote
+        self._foreign: set[Path] = set()  # ... and those it did not
+
+    def watch_workspace(self, cwd: Path, pid: int, since: float) -> None:
+        """Also read event files the run's processes (session `pid`) write below `cwd`."""
+        self.workspace, self.pid, self.since = Path(cwd), pid, since
 
     def event_files(self) -> list[Path]:
         found = []
         for folder, dirs, names in os.walk(self.run_dir):
             dirs[:] = sorted(d for d in dirs if d != record.RECORD_DIR)
             found += [Path(folder) / name for name in sorted(names) if is_event_file(Path(name))]
-        return found
+        return found + self._workspace_files()
+
+    def _workspace_files(self) -> list[Path]:
+        if self.workspace is None or self.pid <= 0:
+            return []
+        for path in _event_files_below(self.workspace, self.run_dir, self.since):
+            if path in self._foreign or path in self._strays:
+                continue
+            owner = _writer_pid(path)
+            if owner == self.pid or (owner and _session(owner) == self.pid):
+                self._strays.append(path)
+            elif owner is None or _session(owner) is not None:  # alive elsewhere: not ours
+                self._foreign.add(path)
+        return list(self._strays)
 
     def poll(self) -> int:
         """Read what was appended since the last call; returns how many points were added."""
@@ -64,13 +95,58 @@ class Ingest:
                 self._scalar_tags[path] = set()
             try:
                 for step, tag, value, when in _scalars(loader.Load(), self._scalar_tags[path]):
-                    lines.append(point_line(step, tag, value, when))
+                    lines.append(point_line(step, _series_key(path, tag), value, when))
             except Exception as error:  # a corrupt file must not stop the run's record
                 self.errors[path] = f"{type(error).__name__}: {error}"
         if lines:
             self.series.parent.mkdir(parents=True, exist_ok=True)
             append_lines(self.series, lines)
         return len(lines)
+
+
+def _series_key(path: Path, tag: str) -> str:
+    """`loss/train` for add_scalars' series (tag `loss` in a folder `loss_train`), else the tag."""
+    folder, lead = path.parent.name, tag.replace("/", "_") + "_"
+    if folder.startswith(lead) and len(folder) > len(lead):
+        return f"{tag}/{folder[len(lead):]}"
+    return tag
+
+
+_SKIP_DIRS = {".git", "node_modules", "__pycache__", "site-packages", ".venv", "venv", ".tox"}
+
+
+def _event_files_below(root: Path, run_dir: Path, since: float) -> list[Path]:
+    """Event files below `root` modified since `since` (hidden folders and environments skipped)."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+        for name in names:
+            if "tfevents" in name and not name.endswith(MIRROR_SUFFIX):
+                path = Path(folder) / name
+                try:
+                    if path.stat().st_mtime >= since - 1 and run_dir not in path.parents:
+                        found.append(path)
+                except OSError:
+                    continue
+    return found
+
+
+def _writer_pid(path: Path) -> int | None:
+    """The pid in an event file's name (TensorBoard's and torch's writers, TF2's `.v2`):
+    events.out.tfevents.<time>.<host>.<pid>.<n>[.v2]; None when the name carries none."""
+    tokens = path.name.split("tfevents.", 1)[-1].split(".")
+    if tokens and tokens[-1] == "v2":
+        tokens = tokens[:-1]
+    if len(tokens) >= 4 and tokens[-1].isdigit() and tokens[-2].isdigit():
+        return int(tokens[-2])
+    return None
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
 
 
 def _loader(path: Path) -> Any:
