@@ -446,9 +446,10 @@ class _Launch:
         """Files the runs wrote into the workspace are outputs: later snapshots leave them out."""
         if not any(info.get("code_dir") == str(self.invocation_dir) for info in self.infos.values()):
             return
-        rule = outputs.Rule(self.git)
         fresh = snapshots.new_files(self.git, self.snapshot, self.snapshot_time - 1)
-        outputs.learn(self.git, [path for path in fresh if not rule.is_output(path)])
+        if fresh:  # the matcher is built only when there is something to match
+            rule = outputs.Rule(self.git)
+            outputs.learn(self.git, [path for path in fresh if not rule.is_output(path)])
 
     def close(self) -> None:
         self.writer.close()
