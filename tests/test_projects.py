@@ -212,3 +212,18 @@ def test_ignored_data_outputs_in_cwd_and_default_summary_writer(tmp_path):
     assert tree(repo, again["snapshot"]) == tree(repo, "HEAD")  # no model.pt, no runs/
     shown = repo.gitexp("show", "next/lr0.5").stdout
     assert "model.pt" in shown and "runs/" in shown
+
+
+def test_without_hydra_core_glob_says_what_it_needs(tmp_path, monkeypatch):
+    import importlib.util as iu
+
+    from gitexp.sweep import hydra_app
+    from gitexp.sweep.load import check_sweep_text
+
+    repo = project(tmp_path, "hydra_app")
+    real = iu.find_spec
+    monkeypatch.setattr(iu, "find_spec", lambda name, *a: None if name == "hydra" else real(name, *a))
+    errors = [d for d in check_sweep_text((repo.path / "sweep.yml").read_text(), str(repo.path / "sweep.yml"))
+              if d.severity == "error"]
+    assert len(errors) == 1 and hydra_app.HYDRA_MISSING in errors[0].message
+    assert (errors[0].line, errors[0].col) == (3, 8)  # at glob(
