@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitexp.errors import RefConflictError, SweepError
-from gitexp.record import environment, liveness, model as record, outputs, store
+from gitexp.record import environment, liveness, model as record, outputs, recorder, store
 from gitexp.record import snapshot as snapshots
 from gitexp.record.git import Git
 from gitexp.record.output import DEFAULT_OUTPUT_CAP, CappedOutput
