@@ -126,7 +126,7 @@ def test_argparse_script_sampled_from_distributions_gets_numbers(tmp_path):
         params = record["params"]
         assert record["status"] == "completed"
         assert type(params["lr"]) is float and 1e-4 <= params["lr"] <= 1e-1
-        assert type(params["hidden"]) is int and 8 <= params["hidden"] < 64
+        assert type(params["hidden"]) is int and 8 <= params["hidden"] <= 64
         assert params["optimizer"] in ("sgd", "adam") and params["epochs"] == 2
         output = repo.show(f"refs/experiments/{run}:.gitexp/output.log")
         assert f"FINAL lr={params['lr']!r} hidden={params['hidden']}" in output

@@ -5,7 +5,7 @@ Supported: `k=v`, `+k=v`, `++k=v`, `~k`; simple sweeps `k=a,b,c`; `choice()`, `r
 stop[,step])`, `glob(include[,exclude])` over the app's config group options (`hydra_app`), `sort()`,
 `shuffle()`, `tag()`, the casts `int() float() str() bool()`, quoted strings, `[lists]`,
 `{dicts}`, `\\`-escapes and `${...}` interpolations; plus `uniform(a,b)`, `loguniform(a,b)`,
-`randint(a,b)` (a <= n < b; not Hydra's) and Hydra's `interval(a,b)` for random search. Primitive typing follows Hydra's lexer:
+`randint(a,b)` (a <= n <= b; not Hydra's) and Hydra's `interval(a,b)` for random search. Primitive typing follows Hydra's lexer:
 one INT / FLOAT / BOOL / NULL token is typed, anything else is a string.
 
 Deliberate differences, both for reproducibility: float ranges step in exact decimal
