@@ -97,13 +97,11 @@ def peak_mb(args: list[str], cwd: Path, env: dict | None = None) -> tuple[float,
 
 
 class Side:
-    """One gitexp to time: this checkout, or the baseline's (its own PYTHONPATH)."""
+    """One gitexp to time: the checkout this script is in, or the baseline's (each on PYTHONPATH)."""
 
-    def __init__(self, name: str, repo: Path, root: Path | None):
+    def __init__(self, name: str, repo: Path, root: Path):
         self.name, self.repo = name, repo
-        self.env = dict(ENV)
-        if root is not None:
-            self.env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "lsp")])
+        self.env = {**ENV, "PYTHONPATH": os.pathsep.join([str(root), str(root / "lsp")])}
 
     def cmd(self, *args: str) -> list[str]:
         return [PY, "-m", "gitexp", *args]
@@ -132,7 +130,7 @@ def bench(count: int, epochs: int, baseline: Path | None) -> None:
     global REPEAT
     REPEAT = 5 if count <= 10_000 else 3
     source = repo_for(count, epochs)
-    mine = Side("gitexp", copy_of(source, f"mine-{count}-{epochs}"), None)
+    mine = Side("gitexp", copy_of(source, f"mine-{count}-{epochs}"), Path(__file__).resolve().parent.parent)
     from gitexp.record import store
     from gitexp.record.git import open_repo
 
