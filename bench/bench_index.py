@@ -12,6 +12,9 @@ records: `dvc exp show` over as many DVC experiments (bench/peer_dvc.py) and MLf
 venv can't be built (or with --no-peers); a peer command that runs past --peer-timeout is
 reported as such, with the ratio it at least has.
 Goals: cold build of 10k < 3 s; warm query within 2x of the floor at 10k, < 1 s at 100k.
+`--heavy`: records of the shape real sweeps have (recordgen.heavy: 20 params, 10 summary
+metrics, 2 curves of 20 points), without peers; bench/bench_scale.py times show, diff, the
+incremental index, ps and ls at that shape.
 """
 
 from __future__ import annotations
@@ -56,11 +59,14 @@ def query_command(limit: int) -> list[str]:
             *(["--limit", str(limit)] if limit else [])]
 
 
-def bench(count: int, root: Path, peers: dict[str, Path | str], timeout: float) -> None:
+def bench(count: int, root: Path, peers: dict[str, Path | str], timeout: float, heavy: bool = False) -> None:
     """One size: records, cold build, warm queries vs the floor, then each peer (a str: why it's skipped)."""
     repo = recordgen.init_repo(root / f"repo{count}")
     start = time.perf_counter()
-    recordgen.write(repo, recordgen.synthetic(count))
+    if heavy:  # 20 params, 10 metrics, 2 curves of 20 points, streamed into fast-import
+        recordgen.write_stream(repo, recordgen.heavy(count))
+    else:
+        recordgen.write(repo, recordgen.synthetic(count))
     made = time.perf_counter() - start
     index = repo / ".git" / "gitexp" / "index.duckdb"
     colds, firsts = [], []
@@ -94,9 +100,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000], help="run counts")
     parser.add_argument("--no-peers", action="store_true", help="skip DVC and MLflow and their venvs")
+    parser.add_argument("--heavy", action="store_true",
+                        help="records of the shape real sweeps have: 20 params, 10 metrics (peers skipped)")
     parser.add_argument("--peer-timeout", type=float, default=300.0, metavar="S",
                         help="seconds one peer command may take before it is reported as too slow")
     args = parser.parse_args()
+    args.no_peers = args.no_peers or args.heavy  # the peers' generators write the light shape
     peers: dict[str, Path | str] = {}
     for name, packages, program in (("dvc", DVC_PACKAGES, "dvc"), ("mlflow", MLFLOW_PACKAGES, "python")):
         bin_dir = None if args.no_peers else peer_venv(name, packages)
@@ -104,7 +113,7 @@ def main() -> None:
             else bin_dir / program
     with tempfile.TemporaryDirectory(prefix="gitexp-bench-") as tmp:
         for count in args.sizes:
-            bench(count, Path(tmp), peers, args.peer_timeout)
+            bench(count, Path(tmp), peers, args.peer_timeout, args.heavy)
 
 
 if __name__ == "__main__":

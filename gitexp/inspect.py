@@ -140,7 +140,7 @@ def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
     result, seen = [], []
     with git.cat_file() as cat:
         for text in texts:
-            ref, commit = store.resolve(git, text)
+            ref, commit = store.resolve(git, text, cat=cat)
             run = store.load_run(git, cat, ref, commit)
             curves: dict[str, list[list[Any]]] = {}
             for point in store.series_of(git, cat, run):

@@ -120,3 +120,22 @@ def test_pack_refs_packs_run_refs_once_many_are_loose_and_keeps_every_value(repo
     assert store.loose_run_refs(git) == 0
     assert repo.refs("refs/") == refs and {k: v for k, v in refs.items() if k in before} == before
     assert "refs/experiments/sw/a" in (repo.path / ".git/packed-refs").read_text()
+
+
+def test_series_of_several_runs_resolves_them_through_its_open_cat_file(repo, monkeypatch):
+    from gitexp import inspect
+
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    runs = [RunRef("sw", f"r{i}") for i in range(5)]
+    for run in runs:
+        _write(git, run, snap, None, status="completed")
+    with git.cat_file() as cat:
+        assert store.resolve(git, "sw/r1", cat=cat) == store.resolve(git, "sw/r1")
+        with pytest.raises(Exception, match="no run"):
+            store.resolve(git, "sw/nope", cat=cat)
+    calls = _git_calls(monkeypatch)
+    got = inspect.series(git, [run.id for run in runs], ["acc"])
+    assert [s["run"] for s in got["series"]] == [run.id for run in runs]
+    assert got["series"][0]["points"] == [[0, 0.5]]
+    assert calls == []  # one cat-file process answered everything

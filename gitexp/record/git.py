@@ -169,6 +169,18 @@ class CatFile:
         got = self.read(rev)
         return got[1] if got else None
 
+    def object_id(self, rev: str) -> str | None:
+        """The object `rev` names (a ref, say), or None: `rev-parse --verify` without a process."""
+        assert self._proc.stdin and self._proc.stdout
+        with self._lock:
+            self._proc.stdin.write(rev.encode() + b"\n")
+            self._proc.stdin.flush()
+            header = self._proc.stdout.readline().decode().split()
+            if len(header) < 3 or header[1] == "missing":
+                return None
+            self._proc.stdout.read(int(header[2]) + 1)
+            return header[0]
+
     def close(self) -> None:
         if self._proc.poll() is None:
             assert self._proc.stdin

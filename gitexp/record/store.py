@@ -224,13 +224,15 @@ def series_of(git: Git, cat: CatFile, run: Run) -> list[dict[str, Any]]:
     return record.parse_series(cat.blob(f"{run.commit}:{record.RECORD_DIR}/{record.SERIES_JSONL}") or b"")
 
 
-def resolve(git: Git, text: str, runs: dict[RunRef, str] | None = None) -> tuple[RunRef, str]:
+def resolve(git: Git, text: str, runs: dict[RunRef, str] | None = None,
+            cat: CatFile | None = None) -> tuple[RunRef, str]:
     """A RUN argument -> (ref, commit): `sweep/name`, a bare name if unique, or a commit prefix.
 
     Without `runs` it asks git about this one name (see `_lookup`), never listing every run:
-    at 100k runs a full listing costs a second, a lookup a few milliseconds."""
+    at 100k runs a full listing costs a second, a lookup a few milliseconds. An open `cat`
+    answers a `sweep/name` without starting a process."""
     if runs is None:
-        return _lookup(git, text)
+        return _lookup(git, text, cat)
     if "/" in text:
         sweep, _, name = text.partition("/")
         hit = runs.get(RunRef(sweep, name))
@@ -270,16 +272,20 @@ def _matching(git: Git, *args: str) -> list[tuple[RunRef, str]]:
     return found
 
 
-def _lookup(git: Git, text: str) -> tuple[RunRef, str]:
+def _lookup(git: Git, text: str, cat: CatFile | None = None) -> tuple[RunRef, str]:
     """`sweep/name`: read that one ref. A bare name: the refs matching `*/<name>` (git filters
     them; packed refs make that a scan of one file, see `pack`). A commit prefix: the objects
     git knows by that prefix, then the run refs pointing at one of them."""
     if "/" in text:
         sweep, _, name = text.partition("/")
         if _valid(sweep) and _valid(name):  # any object: a ref at a blob is a broken record, not no run
-            proc = git.call("rev-parse", "--verify", "-q", RunRef(sweep, name).ref)
-            if proc.returncode == 0 and proc.stdout.strip():
-                return RunRef(sweep, name), proc.stdout.decode().strip()
+            if cat is not None:
+                found = cat.object_id(RunRef(sweep, name).ref)
+            else:
+                proc = git.call("rev-parse", "--verify", "-q", RunRef(sweep, name).ref)
+                found = proc.stdout.decode().strip() if proc.returncode == 0 else None
+            if found:
+                return RunRef(sweep, name), found
         raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
     if _valid(text):
         by_name = _matching(git, f"{EXPERIMENTS}*/{text}")

@@ -23,11 +23,12 @@ def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
 
 
 def load_one(git: Git, text: str) -> store.Run:
-    ref, commit = store.resolve(git, text)
-    if not git.ok("rev-parse", "--verify", "--quiet", f"{commit}^1^{{commit}}"):
-        raise RunRecordError(f"{ref.id}: not a run record (the ref points at {commit[:12]}, "
-                             "which is not a commit with a code snapshot as its parent)")
+    """One run, read through one `cat-file --batch` process (its ref, its parent, its files)."""
     with git.cat_file() as cat:
+        ref, commit = store.resolve(git, text, cat=cat)
+        if cat.object_id(f"{commit}^1^{{commit}}") is None:
+            raise RunRecordError(f"{ref.id}: not a run record (the ref points at {commit[:12]}, "
+                                 "which is not a commit with a code snapshot as its parent)")
         run = store.load_run(git, cat, ref, commit)
     return recorder.reconcile(git, [run])[0]
 
