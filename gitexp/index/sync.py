@@ -252,7 +252,8 @@ def _locked(git: Git) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-BATCH = 5000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
+BATCH = 2000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
+WRITER_MEMORY = "256MB"  # DuckDB's own cap while writing a snapshot (it spills to disk beyond it)
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -283,8 +284,9 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
     full = base is None or plan.sweeps is None
     snapshot = uuid.uuid4().hex
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
         try:
+            con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
             gone = sorted(plan.drop | {r.id for r in plan.read})
             if base is None:
                 con.execute(schema.DDL)
