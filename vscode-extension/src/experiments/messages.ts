@@ -7,19 +7,6 @@ export interface SavedState {
   groupBySweep: boolean
 }
 
-export type TableAction =
-  | 'plot'
-  | 'compare'
-  | 'show'
-  | 'logs'
-  | 'apply'
-  | 'branch'
-  | 'push'
-  | 'delete'
-  | 'kill'
-  | 'copy'
-  | 'refresh'
-
 export type ViewToTable =
   | { type: 'ready' }
   | { type: 'action'; action: string; runs: string[] }
