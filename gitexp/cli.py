@@ -358,7 +358,7 @@ def _print_results(found: Any, fmt: str, all_: bool, first: tuple[str, ...] = ("
 
     with found:
         if fmt == "table" and out.is_terminal and not all_:
-            out.print(index.table(found.screen(), out.width, first))
+            out.print(index.table(found.screen(), out.width, first, style=_status_style))
         elif fmt == "table" and out.is_terminal:
             whole = found.fetch()
             _page(index.aligned(whole.columns, whole.rows))
@@ -380,9 +380,13 @@ def _print_result(result: Any, limit: int | None, all_: bool = False) -> None:
     if out.is_terminal and all_:
         _page(index.aligned(result.columns, result.rows))
     elif out.is_terminal:
-        out.print(index.table(result, out.width))
+        out.print(index.table(result, out.width, style=_status_style))
     else:
         index.write_delimited(result.columns, result.types, [result.rows], sys.stdout, "\t")
+
+
+def _status_style(column: str, cell: str) -> str:
+    return STATUS_STYLE.get(cell.split(" ")[0], "") if column == "status" else ""
 
 
 def _page(lines: Any) -> None:

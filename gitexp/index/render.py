@@ -14,7 +14,7 @@ import decimal
 import io
 import json
 import math
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from gitexp.errors import GitexpError
 from gitexp.index.query import QueryResult
@@ -108,12 +108,14 @@ def _fit(result: QueryResult, cells: list[list[str]], width: int, first: tuple[s
     return sorted(chosen)
 
 
-def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST) -> Any:
+def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST,
+          style: Callable[[str, str], str] | None = None) -> Any:
     """A rich renderable `width` columns wide, like DuckDB's shell: the columns that matter most
     (`first`, then params that vary, then metrics), the others elided and counted; the first and
     last rows of a long result with a `·` row between them, and a footer saying what was left out.
 
     `result` is a screenful (`Results.screen`) or a whole result (cut here to a screenful).
+    `style(column, cell)` names a rich style for a cell (the CLI colours statuses).
     """
     from rich import box
     from rich.console import Group
@@ -142,7 +144,8 @@ def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST) -> An
     for number, row in enumerate(cells):
         if number == head and head < len(cells):
             grid.add_row(*(Text("·", justify="center") for _ in range(len(shown) + bool(elided))))
-        grid.add_row(*(Text(row[i]) for i in shown), *([Text(ELIDED)] if elided else []))  # data, never markup
+        grid.add_row(*(Text(row[i], style=style(result.columns[i], row[i]) if style else "") for i in shown),
+                     *([Text(ELIDED)] if elided else []))  # data, never markup
     parts = [f"{len(result.rows)} rows" if len(result.rows) < total else "",
              f"{len(shown)} columns" if elided else ""]
     shown_note = ", ".join(p for p in parts if p)

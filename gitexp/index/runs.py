@@ -96,10 +96,11 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
             where.append(f"contains(c.search, {schema.literal(filter.lower())})")
         source = f"runs r JOIN _core c ON c.run = r.run WHERE {' AND '.join(where)}"
         total = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+        chosen = f"WHERE kv.run IN (SELECT r.run FROM {source})" if len(where) > 1 else ""  # else all runs
         used = con.execute(f"""
             SELECT col.kind, col.col, used.values > 1 OR used.runs < $1 FROM _columns col JOIN (
                 SELECT kv.kind, kv.key, count(DISTINCT kv.value) AS values, count(DISTINCT kv.run) AS runs
-                FROM _kv kv WHERE kv.run IN (SELECT r.run FROM {source}) GROUP BY kv.kind, kv.key
+                FROM _kv kv {chosen} GROUP BY kv.kind, kv.key
             ) used ON used.kind = col.kind AND used.key = col.key
             ORDER BY col.kind DESC, col.rowid""", [total]).fetchall()
         params = [col for kind, col, varies in used if kind == "param" and (varies or total <= 1)]

@@ -68,6 +68,7 @@ def connect(path: Path) -> Any:
         con.execute(f"USE {CATALOG}")
         con.execute("SET TimeZone = 'UTC'")  # times come back as UTC whatever the machine's zone
         con.execute("SET enable_external_access = false")
+        con.execute("SET enable_progress_bar = false")  # DuckDB's bar would land over a table
         con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
