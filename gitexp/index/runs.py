@@ -95,7 +95,8 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
         if filter:
             where.append(f"contains(c.search, {schema.literal(filter.lower())})")
         source = f"runs r JOIN _core c ON c.run = r.run WHERE {' AND '.join(where)}"
-        total = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+        total, pulled, tagged = con.execute(f"SELECT count(*), count(r.origin), count(r.tags) FROM {source}"
+                                            ).fetchall()[0]
         chosen = f"WHERE kv.run IN (SELECT r.run FROM {source})" if len(where) > 1 else ""  # else all runs
         used = con.execute(f"""
             SELECT col.kind, col.col, used.values > 1 OR used.runs < $1 FROM _columns col JOIN (
@@ -105,12 +106,10 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
             ORDER BY col.kind DESC, col.rowid""", [total]).fetchall()
         params = [col for kind, col, varies in used if kind == "param" and (varies or total <= 1)]
         metrics = [col for kind, col, _ in used if kind == "metric"]
-        pulled = con.execute(f"SELECT count(*) FROM {source} AND r.origin IS NOT NULL").fetchall()[0][0]
-        tagged = con.execute(f"SELECT count(*) FROM {source} AND r.tags IS NOT NULL").fetchall()[0][0]
         exit_code = "c.info->>'exit_code'"
         picks = [f"r.sweep", "r.name AS run",
-                 f"r.status || CASE WHEN r.status = 'failed' AND {exit_code} IS NOT NULL "
-                 f"THEN ' (exit ' || ({exit_code}) || ')' ELSE '' END AS status",
+                 f"CASE WHEN r.status = 'failed' THEN r.status || coalesce(' (exit ' || ({exit_code}) || ')', '') "
+                 "ELSE r.status END AS status",  # the record's JSON is read for failed runs only
                  f"{_age('r.created')} AS age", *(["r.origin"] if pulled else []),
                  *([_TAGS_TEXT] if tagged else []),
                  *(f"r.{schema.ident(c)}" for c in params[: 4 if total <= 1 else 6]),
