@@ -69,6 +69,7 @@ class Run:
     commit: str
     snapshot: str  # the code snapshot commit
     _git: Any
+    _record: Any  # the record as read (store.Run): series and files come from the same commit
 
     @property
     def sweep(self) -> str:
@@ -82,12 +83,11 @@ class Run:
         """The logged points as a DataFrame (step, value, time), of one key or all (with a key column)."""
         import pandas
 
-        from gitexp.inspect import load_one
         from gitexp.record import store
 
         git = self._git
         with git.cat_file() as cat:
-            points = store.series_of(git, cat, load_one(git, self.id))
+            points = store.series_of(git, cat, self._record)
         rows = [p for p in points if key is None or p.get("key") == key]
         columns = ["step", "value", "time"] if key is not None else ["key", "step", "value", "time"]
         if key is not None and not rows and points:
@@ -126,9 +126,9 @@ class Run:
 
 def run(name: str, repo: str | os.PathLike[str] = ".") -> Run:
     """One run by `sweep/run`, a bare run name or a commit prefix (reads that ref only)."""
-    from gitexp.inspect import load_one
+    from gitexp.record.view import load_one
 
     git = _git(repo)
     found = load_one(git, name)
     return Run(found.id, found.status, dict(found.params), dict(found.metrics), dict(found.info), found.commit,
-               found.snapshot, git)
+               found.snapshot, git, found)
