@@ -72,11 +72,13 @@ def add_from_runs(statement: str) -> str:
     return f"{statement[:insert_at].rstrip()} FROM runs {statement[insert_at:]}".rstrip()
 
 
-def _one_statement(sql: str) -> str:
+def _one_statement(sql: str, con: Any = None) -> str:
+    """The one statement in `sql`, parsed by `con` when given (the module-level parser first
+    builds DuckDB's default in-memory database, a tenth of a second)."""
     import duckdb
 
     try:
-        statements = duckdb.extract_statements(sql)
+        statements = (duckdb if con is None else con).extract_statements(sql)
     except duckdb.Error as error:
         raise QueryError(str(error)) from None
     if len(statements) != 1:
@@ -102,15 +104,18 @@ def relation(git: Git, sql: str, reconcile: Reconcile | None = None) -> Any:
     """
     import duckdb
 
-    statement = _one_statement(sql)
     con = sync(git, reconcile)
     try:
+        statement = _one_statement(sql, con)
         if _reads_runs(con, statement):
             statement = add_from_runs(statement)
         found = con.sql(statement)
     except duckdb.Error as error:
         con.close()
         raise _friendly(error) from None
+    except BaseException:
+        con.close()
+        raise
     if found is None:  # not a query (e.g. a PRAGMA that returns nothing)
         con.close()
         raise QueryError("the statement returns no rows: gitexp.query() takes a SELECT")

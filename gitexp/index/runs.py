@@ -99,9 +99,9 @@ def ls(git: Git, sweep: str | None = None, sort: str | None = None, descending: 
                                             ).fetchall()[0]
         chosen = f"WHERE kv.run IN (SELECT r.run FROM {source})" if len(where) > 1 else ""  # else all runs
         used = con.execute(f"""
-            SELECT col.kind, col.col, used.values > 1 OR used.runs < $1 FROM _columns col JOIN (
-                SELECT kv.kind, kv.key, count(DISTINCT kv.value) AS values, count(DISTINCT kv.run) AS runs
-                FROM _kv kv {chosen} GROUP BY kv.kind, kv.key
+            SELECT col.kind, col.col, used.varies OR used.runs < $1 FROM _columns col JOIN (
+                SELECT kv.kind, kv.key, min(kv.value) IS DISTINCT FROM max(kv.value) AS varies, count(*) AS runs
+                FROM _kv kv {chosen} GROUP BY kv.kind, kv.key  -- a key once per run
             ) used ON used.kind = col.kind AND used.key = col.key
             ORDER BY col.kind DESC, col.rowid""", [total]).fetchall()
         params = [col for kind, col, varies in used if kind == "param" and (varies or total <= 1)]
