@@ -295,6 +295,10 @@ try {
     await lens.click()
     await page.locator('.terminal-wrapper, .xterm').first().waitFor()
     await runCommand('gitexp: Show Experiments Table')
+    // no column filter left over from the earlier checks may hide the new sweep's rows
+    for (const input of await table.locator('.ag-floating-filter input').all()) {
+      if (await input.inputValue().catch(() => '')) await input.fill('')
+    }
     const where = table.locator('#where')
     await where.fill("sweep = 'live'")
     await where.press('Enter')
