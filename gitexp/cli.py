@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from gitexp.errors import GitexpError
 
@@ -25,10 +22,85 @@ app = typer.Typer(
     help="Version ML experiments inside your own git repository: every run is a commit on a hidden ref.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:  # piped: never wrap table cells, a line per row
-    out = Console(highlight=False, soft_wrap=True, width=100_000)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# environment variables that make rich treat a pipe as a terminal (or say what a terminal can do)
+_RICH_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+Segment = Any  # a str, or a (str, rich style) pair
+
+
+class _Console:
+    """rich's Console, made on first use. Output to a pipe and one-line messages are written
+    straight to the stream, so `gitexp show`/`diff`/`run` into a pipe never import rich (a third
+    of a `show`'s time); a terminal gets rich's colours and tables as before."""
+
+    def __init__(self, stderr: bool = False):
+        self.stderr = stderr
+        self._rich: Any = None
+
+    @property
+    def file(self) -> Any:
+        return sys.stderr if self.stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._rich is None and not any(k in os.environ for k in _RICH_TERMINAL_ENV):
+            try:
+                if not self.file.isatty():
+                    return False
+            except (AttributeError, ValueError):  # a closed or odd stream: let rich decide
+                pass
+        return self.rich.is_terminal
+
+    @property
+    def rich(self) -> Any:
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(stderr=self.stderr, highlight=False, soft_wrap=True)
+            if not self.stderr and not self._rich.is_terminal:  # piped: never wrap table cells, a line per row
+                self._rich = Console(highlight=False, soft_wrap=True, width=100_000)
+        return self._rich
+
+    @property
+    def width(self) -> int:
+        return self.rich.width
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.rich.print(*objects, **options)
+
+    def line(self, *segments: Segment) -> None:
+        """One line of text (never markup: `[red]` in a value stays as typed), styled in a terminal."""
+        if self.is_terminal:
+            from rich.text import Text
+
+            self.rich.print(Text.assemble(*segments))
+        else:
+            self.file.write("".join(s if isinstance(s, str) else s[0] for s in segments) + "\n")
+
+    def table(self, columns: tuple[str, ...], rows: list[list[Segment]], title: str | None = None,
+              pad_edge: bool = True, overflow: str | None = None) -> None:
+        """A table without borders: rich's in a terminal; piped, the same columns aligned with
+        spaces (no trailing ones), a line per row."""
+        if self.is_terminal:
+            from rich.table import Table
+            from rich.text import Text
+
+            table = Table(title=title, title_justify="left", box=None, pad_edge=pad_edge)
+            for column in columns:
+                table.add_column(column, **({"overflow": overflow} if overflow else {}))
+            for row in rows:
+                table.add_row(*(Text(c) if isinstance(c, str) else Text(c[0], style=c[1]) for c in row))
+            self.rich.print(table)
+            return
+        cells = [list(columns)] + [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+        edge = " " if pad_edge else ""
+        lines = [title] if title else []
+        lines += [(edge + "  ".join(c.ljust(w) for c, w in zip(row, widths))).rstrip() for row in cells]
+        self.file.write("".join(line + "\n" for line in lines))
+
+
+out = _Console()
+err = _Console(stderr=True)
 _debug = False
 
 
@@ -48,11 +120,6 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     return str(value)
-
-
-def _cell(value: Any) -> Text:
-    """A table cell holding a value from a record: text, never rich markup (`[red]` stays as typed)."""
-    return Text(_fmt(value))
 
 
 def _age(iso: str | None) -> str:
@@ -136,16 +203,16 @@ def run(
     loaded = launcher.load(sweep_file, options)  # bad input fails here, before a scheduler or cluster starts
     for warning in loaded.warnings:
         if warning.severity == "warning":  # e.g. a swept flag the script's argparse does not define
-            err.print(f"gitexp: warning: {warning}", markup=False)
+            err.line(f"gitexp: warning: {warning}")
     if dry_run:
         for line in launcher.dry_run(git, sweep_file, options, sweep=loaded):
             sys.stdout.write(line + "\n")
         return
     if detach and not os.environ.get(detacher.ENV_DETACHED):
         started = detacher.detach(git, sys.argv[1:])
-        err.print(f"gitexp: {started.announcement}", markup=False)
-        err.print(f"gitexp: scheduler pid {started.pid} in the background; output in {started.log}\n"
-                  "        watch: gitexp ps | gitexp logs -f RUN   stop: gitexp kill RUN|SWEEP", markup=False)
+        err.line(f"gitexp: {started.announcement}")
+        err.line(f"gitexp: scheduler pid {started.pid} in the background; output in {started.log}\n"
+                 "        watch: gitexp ps | gitexp logs -f RUN   stop: gitexp kill RUN|SWEEP")
         return
     prefix = jobs > 1
     progress = Progress(git.gitexp_dir, err)
@@ -162,10 +229,10 @@ def run(
     def on_queued(runs) -> None:
         if loaded.search is not None:
             plan = loaded.search
-            err.print(f"gitexp: search [bold]{runs[0].sweep}[/]: {plan.sampler}, {plan.trials} trials, "
-                      f"{plan.objective} ({plan.direction})")
+            err.line("gitexp: search ", (runs[0].sweep, "bold"), f": {plan.sampler}, {plan.trials} trials, "
+                     f"{plan.objective} ({plan.direction})")
         else:
-            err.print(f"gitexp: {len(runs)} run(s) queued in sweep [bold]{runs[0].sweep}[/]")
+            err.line(f"gitexp: {len(runs)} run(s) queued in sweep ", (runs[0].sweep, "bold"))
         detacher.announce_queued(runs)
         progress.queued(runs)
 
@@ -182,27 +249,25 @@ def run(
         if options.backend:
             options.backend.close()
     if result.skipped:
-        err.print(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
+        err.line(f"gitexp: --resume skipped {len(result.skipped)} completed run(s)")
     if result.search is not None:
         best = result.search["best"]
-        err.print(f"gitexp: search {result.sweep}: {result.search['trials']}/{result.search['budget']} trials done"
-                  + (f"; best {best['run']} = {_fmt(best['value'])} ({', '.join(f'{k}={_fmt(v)}' for k, v in best['params'].items())})"
-                     if best else ""), markup=False)
+        err.line(f"gitexp: search {result.sweep}: {result.search['trials']}/{result.search['budget']} trials done"
+                 + (f"; best {best['run']} = {_fmt(best['value'])} ({', '.join(f'{k}={_fmt(v)}' for k, v in best['params'].items())})"
+                    if best else ""))
     if not result.outcomes:
         return
-    table = Table(title=f"sweep {result.sweep}", title_justify="left", box=None)
-    for column in ("run", "status", "exit", "time", "metrics"):
-        table.add_column(column)
+    rows = []
     for outcome in result.outcomes:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(outcome.metrics.items())[:4])
-        table.add_row(outcome.run.name, Text(outcome.status, style=STATUS_STYLE.get(outcome.status, "")),
-                      _fmt(outcome.exit_code), f"{outcome.duration:.1f}s" if outcome.duration else "-", metrics)
-    err.print(table)
+        rows.append([outcome.run.name, (outcome.status, STATUS_STYLE.get(outcome.status, "")),
+                     _fmt(outcome.exit_code), f"{outcome.duration:.1f}s" if outcome.duration else "-", metrics])
+    err.table(("run", "status", "exit", "time", "metrics"), rows, title=f"sweep {result.sweep}")
     for run in result.unrecorded:
-        err.print(f"gitexp: {run}: not recorded, its ref was changed by someone else "
-                  f"(its files are in .git/gitexp/runs/{run})", markup=False)
+        err.line(f"gitexp: {run}: not recorded, its ref was changed by someone else "
+                 f"(its files are in .git/gitexp/runs/{run})")
     if result.unwritten:
-        err.print(f"gitexp: error: {result.unwritten}", markup=False)
+        err.line(f"gitexp: error: {result.unwritten}")
     if result.interrupted:
         raise typer.Exit(130)
     if not result.ok:
@@ -224,16 +289,14 @@ def ps(as_json: bool = typer.Option(False, "--json", help="Machine-readable outp
         _print_json(rows)
         return
     if not rows:
-        err.print("gitexp: nothing is running")
+        err.line("gitexp: nothing is running")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("run", "status", "gpu", "pid", "elapsed", "metrics"):
-        table.add_column(column, overflow="fold")
+    cells = []
     for r in rows:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:4])
-        table.add_row(r["run"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")), r["placement"] or "-",
-                      _fmt(r["pid"]), f"{r['elapsed']:.0f}s" if r["elapsed"] is not None else "-", metrics)
-    out.print(table)
+        cells.append([r["run"], (r["status"], STATUS_STYLE.get(r["status"], "")), r["placement"] or "-",
+                      _fmt(r["pid"]), f"{r['elapsed']:.0f}s" if r["elapsed"] is not None else "-", metrics])
+    out.table(("run", "status", "gpu", "pid", "elapsed", "metrics"), cells, pad_edge=False, overflow="fold")
 
 
 @app.command()
@@ -260,9 +323,9 @@ def kill(
 
     result = control.kill(_repo(), list(targets), wait=wait)
     for run_id, status in result.stopped.items():
-        err.print(f"gitexp: {run_id} {status}", markup=False)
+        err.line(f"gitexp: {run_id} {status}")
     if result.still_live:
-        err.print(f"gitexp: still stopping after {wait:.0f}s: {', '.join(result.still_live)}", markup=False)
+        err.line(f"gitexp: still stopping after {wait:.0f}s: {', '.join(result.still_live)}")
         raise typer.Exit(1)
 
 
@@ -276,16 +339,12 @@ def gpus_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         _print_json(rows)
         return
     if not rows:
-        err.print("gitexp: no GPU found (NVML); runs use CPU slots (--jobs N)")
+        err.line("gitexp: no GPU found (NVML); runs use CPU slots (--jobs N)")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("gpu", "name", "memory", "util", "procs", "reserved by"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(str(r["index"]), r["name"], f"{r['used_mib']}/{r['total_mib']} MiB",
-                      _fmt(r["utilization"]) + ("%" if r["utilization"] is not None else ""),
-                      str(len(r["processes"])), ", ".join(r["reserved_by"]) or "-")
-    out.print(table)
+    cells = [[str(r["index"]), r["name"], f"{r['used_mib']}/{r['total_mib']} MiB",
+              _fmt(r["utilization"]) + ("%" if r["utilization"] is not None else ""),
+              str(len(r["processes"])), ", ".join(r["reserved_by"]) or "-"] for r in rows]
+    out.table(("gpu", "name", "memory", "util", "procs", "reserved by"), cells, pad_edge=False, overflow="fold")
 
 
 # -- read side ----------------------------------------------------------------------
@@ -326,7 +385,7 @@ def ls(
         return
     if found.note:
         found.close()
-        err.print(f"gitexp: {found.note}", markup=False)
+        err.line(f"gitexp: {found.note}")
         return
     _print_results(found, "table", all_, first=("sweep", "run", "status", "age"))
 
@@ -411,10 +470,10 @@ def show(
     if as_json:
         _print_json(data)
         return
-    head: list[tuple[str, str | Text]] = [
+    head: list[tuple[str, Segment]] = [
         ("run", data["run"]),
-        ("status", Text(data["status"] + (f" (exit {data['exit_code']})" if data["exit_code"] not in (None, 0) else ""),
-                        style=STATUS_STYLE.get(data["status"], ""))),
+        ("status", (data["status"] + (f" (exit {data['exit_code']})" if data["exit_code"] not in (None, 0) else ""),
+                    STATUS_STYLE.get(data["status"], ""))),
         ("command", data["command"] or "-"),
         ("created", f"{data['created']}  ({_age(data['created'])})"),
     ]
@@ -433,29 +492,34 @@ def show(
     ]
     width = max(len(label) for label, _ in head)
     for label, value in head:  # plain lines, not a grid: a grid pads every line to its widest
-        out.print(Text.assemble((label.ljust(width), "bold"), "  ", value))
+        out.line((label.ljust(width), "bold"), "  ", value)
     for title, mapping in (("params", data["params"]), ("metrics", data["metrics"])):
-        out.print(f"\n[bold]{title}[/]")
+        out.line()
+        out.line((title, "bold"))
         if not mapping:
-            out.print("  -")
+            out.line("  -")
         for key, value in mapping.items():
             if title == "params" and data["logdir"] and isinstance(value, str) and value.split("/")[0] == "LOGDIR":
                 value = data["logdir"] + value[len("LOGDIR"):]  # the placeholder as the command got it
-            out.print(f"  {key} = {_fmt(value)}", markup=False)  # values are data: `[red]` stays text
+            out.line(f"  {key} = {_fmt(value)}")  # values are data: `[red]` stays text
     if data["artifacts"]:
-        out.print("\n[bold]artifacts[/]")
+        out.line()
+        out.line(("artifacts", "bold"))
         for item in data["artifacts"]:
-            out.print(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}",
-                      markup=False)
+            out.line(f"  {item.get('path')}  {item.get('size')} B  sha256 {str(item.get('sha256'))[:12]}")
     if data["excluded_files"]:
-        out.print("\n[bold]left out of the snapshot[/] (the run saw them in the workspace)")
+        out.line()
+        out.line(("left out of the snapshot", "bold"), " (the run saw them in the workspace)")
         for item in data["excluded_files"]:
             why = "run output" if item.get("reason") == "output" else "too large"
             files = f", {item['files']} files" if item.get("files", 1) > 1 else ""
-            out.print(f"  {item['path']}  {item.get('size', 0)} B{files}  ({why})", markup=False)
-    out.print(f"\n[bold]code changes against base[/] ({len(data['files'])} file(s))")
-    text = inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat or not data["files"])
-    _print_patch(text)
+            out.line(f"  {item['path']}  {item.get('size', 0)} B{files}  ({why})")
+    out.line()
+    out.line(("code changes against base", "bold"), f" ({len(data['files'])} file(s))")
+    if data["files"]:  # no file differs: no `git diff` to run
+        _print_patch(inspect.patch(git, data["base_commit"], f"{data['snapshot']}^{{tree}}", stat=stat))
+    else:
+        _print_patch("")
 
 
 def _tags_text(tags: dict[str, Any]) -> str:
@@ -480,12 +544,12 @@ def tag(
         from gitexp import inspect
 
         run_id, now = run_, inspect.show(_repo(), run_)["tags"]
-    out.print(f"{run_id}: {_tags_text(now) or '(no tags)'}", markup=False)
+    out.line(f"{run_id}: {_tags_text(now) or '(no tags)'}")
 
 
 def _print_patch(text: str) -> None:
     if not text.strip():
-        out.print("  (none)")
+        out.line("  (none)")
         return
     if out.is_terminal:
         from rich.syntax import Syntax
@@ -518,20 +582,15 @@ def diff(
         _print_json(data)
         return
     for title in ("params", "metrics"):
-        table = Table(title=title, title_justify="left", box=None)
-        for column in ("key", *data["runs"]):
-            table.add_column(column)
-        for row in data[title]:
-            style = "bold yellow" if row["changed"] else "dim"
-            table.add_row(Text(row["key"], style=style), *map(_cell, row["values"]))
-        if not data[title]:
-            table.add_row(*["-"] * (1 + len(data["runs"])))
-        out.print(table)
+        rows = [[(row["key"], "bold yellow" if row["changed"] else "dim"), *map(_fmt, row["values"])]
+                for row in data[title]] or [["-"] * (1 + len(data["runs"]))]
+        out.table(("key", *data["runs"]), rows, title=title)
     for code in data["code"]:
         against = f" of {code['run']} against {code['against']}" if len(data["runs"]) > 2 else ""
-        out.print(f"\n[bold]code[/]{against} ({len(code['files'])} file(s) differ)")
+        out.line()
+        out.line(("code", "bold"), f"{against} ({len(code['files'])} file(s) differ)")
         if code["same"]:
-            out.print("  same snapshot")
+            out.line("  same snapshot")
             continue
         _print_patch(inspect.patch(git, f"{code['against_snapshot']}^{{tree}}", f"{code['snapshot']}^{{tree}}",
                                    stat=stat))
@@ -557,7 +616,7 @@ def rm(
             raise GitexpError(f"refusing to delete {len(targets)} run(s) without confirmation", hint="pass -y")
         typer.confirm(f"Delete {len(targets)} run(s): {names}?", abort=True)
     removed = manage.rm(git, targets)
-    err.print(f"gitexp: deleted {len(removed)} run(s); `gitexp gc` frees their space")
+    err.line(f"gitexp: deleted {len(removed)} run(s); `gitexp gc` frees their space")
 
 
 @app.command()
@@ -570,7 +629,7 @@ def gc(
 
     result = manage.gc(_repo(), prune=not no_prune, now=now)
     extra = f", artifacts of {len(result.artifacts_removed)} run(s)" if result.artifacts_removed else ""
-    err.print(f"gitexp: removed {len(result.folders_removed)} run folder(s){extra}, {result.bytes_freed / 1e6:.1f} MB")
+    err.line(f"gitexp: removed {len(result.folders_removed)} run folder(s){extra}, {result.bytes_freed / 1e6:.1f} MB")
 
 
 @app.command("tensorboard")
@@ -591,13 +650,13 @@ def tensorboard_(
         raise GitexpError("no runs to show", hint="start one with `gitexp run SWEEP.yml`")
     if export is not None:
         ids = tb.materialize(git, chosen, export)
-        err.print(f"gitexp: wrote event files of {len(ids)} run(s) to {export}")
+        err.line(f"gitexp: wrote event files of {len(ids)} run(s) to {export}")
         return
     logdir = Path(tempfile.mkdtemp(prefix="gitexp-tensorboard-"))
     try:
         ids = tb.materialize(git, chosen, logdir)
-        err.print(f"gitexp: {len(ids)} run(s) in {logdir}; Ctrl-C stops TensorBoard")
-        code = tb.serve(logdir, port, echo=lambda line: err.print(line, markup=False))
+        err.line(f"gitexp: {len(ids)} run(s) in {logdir}; Ctrl-C stops TensorBoard")
+        code = tb.serve(logdir, port, echo=lambda line: err.line(line))
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
     if code not in (0, 130):
@@ -613,7 +672,7 @@ def branch(
     from gitexp import manage
 
     run, snapshot = manage.branch(_repo(), run_, name)
-    err.print(f"gitexp: branch {name} -> {snapshot[:12]} (code of {run})")
+    err.line(f"gitexp: branch {name} -> {snapshot[:12]} (code of {run})")
 
 
 @app.command()
@@ -622,7 +681,7 @@ def apply(run_: str = typer.Argument(..., metavar="RUN")) -> None:
     from gitexp import manage
 
     run, changed = manage.apply(_repo(), run_)
-    err.print(f"gitexp: working tree now has the code of {run} ({len(changed)} file(s) differ from HEAD)")
+    err.line(f"gitexp: working tree now has the code of {run} ({len(changed)} file(s) differ from HEAD)")
 
 
 @app.command()
@@ -634,11 +693,11 @@ def push(
     from gitexp.record import remote as remotes
 
     result = remotes.push(_repo(), remote, list(runs or []))
-    err.print(f"gitexp: pushed to {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
-              f"{len(result.unchanged)} already there")
+    err.line(f"gitexp: pushed to {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
+             f"{len(result.unchanged)} already there")
     for run_id, why in result.rejected.items():
-        err.print(f"gitexp: {run_id}: refused by {result.remote} ({why}): it holds a different run of that name; "
-                  f"`gitexp pull {result.remote}` keeps both", markup=False)
+        err.line(f"gitexp: {run_id}: refused by {result.remote} ({why}): it holds a different run of that name; "
+                 f"`gitexp pull {result.remote}` keeps both")
     if result.rejected:
         raise typer.Exit(1)
 
@@ -649,10 +708,10 @@ def pull(remote: Optional[str] = typer.Argument(None, help="A git remote name or
     from gitexp.record import remote as remotes
 
     result = remotes.pull(_repo(), remote)
-    err.print(f"gitexp: pulled from {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
-              f"{len(result.unchanged)} unchanged, {len(result.kept_local)} newer here")
+    err.line(f"gitexp: pulled from {result.remote}: {len(result.created)} new, {len(result.updated)} updated, "
+             f"{len(result.unchanged)} unchanged, {len(result.kept_local)} newer here")
     for theirs, local in result.renamed.items():
-        err.print(f"gitexp: {theirs} differs from the local run of that name; theirs kept as {local}", markup=False)
+        err.line(f"gitexp: {theirs} differs from the local run of that name; theirs kept as {local}")
 
 
 @app.command()
@@ -668,22 +727,35 @@ def lsp(
     gitexp_lsp.main(tcp)
 
 
+def _only(command: str | None) -> None:
+    """Keep only the command about to run: Typer turns every registered command into a click
+    command on each call (~20 ms for all of them, a tenth of a `gitexp show`). Parsing, help
+    and errors of that command are Typer's as before; `gitexp --help` still lists them all."""
+    if not command or "_GITEXP_COMPLETE" in os.environ:
+        return
+    chosen = [c for c in app.registered_commands
+              if (c.name or (c.callback.__name__.replace("_", "-") if c.callback else None)) == command]
+    if chosen:
+        app.registered_commands[:] = chosen
+
+
 def main() -> None:
     import logging
 
     logging.basicConfig(format="gitexp: %(message)s", level=logging.WARNING)
+    _only(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         code = app(standalone_mode=False, prog_name="gitexp")  # completion reads _GITEXP_COMPLETE
     except GitexpError as error:
         if _debug:
             raise
-        err.print(f"gitexp: error: {error}", markup=False)
+        err.line(f"gitexp: error: {error}")
         sys.exit(error.exit_code)
     except typer.Abort:
-        err.print("gitexp: aborted")
+        err.line("gitexp: aborted")
         sys.exit(1)
     except KeyboardInterrupt:
-        err.print("gitexp: interrupted")
+        err.line("gitexp: interrupted")
         sys.exit(130)
     except SystemExit:
         raise
@@ -698,5 +770,5 @@ def main() -> None:
             sys.exit(error.exit_code)
         raise
     if code == 130:  # Ctrl-C (typer turns KeyboardInterrupt into exit code 130)
-        err.print("gitexp: interrupted")
+        err.line("gitexp: interrupted")
     sys.exit(code if isinstance(code, int) else 0)

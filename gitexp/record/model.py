@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -59,6 +58,8 @@ def parse_iso(text: str | None) -> float | None:
 
 
 def hostname() -> str:
+    import socket  # writers only: readers (`show`, `diff`) start faster without it
+
     return socket.gethostname()
 
 

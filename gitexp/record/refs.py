@@ -11,7 +11,6 @@ Sweep and run names are restricted to [A-Za-z0-9._-] so a ref name never needs q
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -33,6 +32,8 @@ def sanitize(text: str) -> str:
     if name.endswith(".lock"):
         name = name[: -len(".lock")] + "_lock"
     if len(name) > MAX_NAME:
+        import hashlib  # here, not at the top: OpenSSL's load is a tenth of a `gitexp show`
+
         digest = hashlib.sha1(text.encode()).hexdigest()[:8]
         name = name[: MAX_NAME - 9].rstrip("._-") + "-" + digest
     return name

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,8 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
             chunks.append(f"M 100644 inline {record.RECORD_DIR}/{name}\ndata {len(content)}\n".encode())
             chunks.append(content + b"\n")
     chunks.append(b"done\n")
+    import tempfile  # writers only: readers start faster without it (and its random, shutil)
+
     with tempfile.TemporaryDirectory(prefix="gitexp-marks-") as tmp:
         marks = Path(tmp) / "marks"
         proc = git.call("fast-import", "--quiet", f"--export-marks={marks}", input=b"".join(chunks))

@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
-
 from gitexp.record import model as record
 from gitexp.record.refs import RunRef
 
@@ -38,7 +34,9 @@ class _Row:
 
 
 class Progress:
-    def __init__(self, gitexp_dir: Path, console: Console, live: bool | None = None):
+    def __init__(self, gitexp_dir: Path, console: Any, live: bool | None = None):
+        """`console`: a rich Console, or the CLI's stand-in that makes one only when a terminal
+        needs it (`.rich`); piped, progress is plain lines and rich is never imported."""
         self.gitexp_dir = gitexp_dir
         self.console = console
         self.rows: dict[RunRef, _Row] = {}
@@ -52,7 +50,7 @@ class Progress:
         if self.live_mode:
             from rich.live import Live
 
-            self._live = Live(console=self.console, get_renderable=self.render, refresh_per_second=4,
+            self._live = Live(console=getattr(self.console, "rich", self.console), get_renderable=self.render, refresh_per_second=4,
                               redirect_stdout=False, redirect_stderr=False)
             self._live.start()
 
@@ -88,6 +86,8 @@ class Progress:
     def output(self, text: str) -> None:
         """A job's output line: printed above the live table, or straight through."""
         if self._live is not None:
+            from rich.text import Text
+
             self._live.console.print(Text(text.rstrip("\n")), highlight=False)
         else:
             sys.stdout.write(text)
@@ -113,7 +113,11 @@ class Progress:
         parts += [f"{counts[s]} {s}" for s in ("running", "failed", "cancelled") if counts.get(s)]
         return ", ".join(parts)
 
-    def render(self) -> Group:
+    def render(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         now = time.time()
         table = Table(box=None, pad_edge=False)
         for column in ("run", "gpu", "status", "elapsed", "metrics"):
