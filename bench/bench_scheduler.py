@@ -1,12 +1,14 @@
 """The local scheduler on CPU: makespan against a hand-packed floor, and its own memory.
 
-    python bench/bench_scheduler.py [--jobs 4] [--runs 8] [--seconds 1] [--queued 1000]
+    python bench/bench_scheduler.py [--jobs 4] [--runs 8] [--seconds 1] [--queued 1000] [--baseline DIR]
 
 1. Makespan: `--runs` jobs of `sleep SECONDS` through `gitexp run -j JOBS`, next to the same
    commands run by `xargs -P JOBS` (no records, no snapshot: the floor). Prints both and
    the ratio.
 2. Short jobs: 50 x `true` and `--short` x `sleep 0.01` through `gitexp run -j JOBS`, next to
    `xargs -P JOBS` running the same command lines (goals: within 5x and 2x of it).
+   With `--baseline DIR`, the same sweeps also through another checkout of gitexp (say, main
+   before a change), alternated with this one so a noisy neighbour slows both alike.
 3. Memory: a sweep of `--queued` no-op runs (all queued at once, 8 at a time), and the
    peak resident memory of the `gitexp run` process (goal: under 150 MB), plus the
    scheduler's cost per run.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,9 +41,9 @@ def repo(root: Path) -> Path:
     return root
 
 
-def wall(args: list[str], cwd: Path, stdin: str | None = None) -> float:
+def wall(args: list[str], cwd: Path, stdin: str | None = None, env: dict | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, check=True, input=stdin, text=True, env=ENV,
+    subprocess.run(args, cwd=cwd, check=True, input=stdin, text=True, env=env or ENV,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -52,6 +55,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--queued", type=int, default=1000)
     parser.add_argument("--short", type=int, default=1000, help="how many `sleep 0.01` jobs in part 2")
+    parser.add_argument("--repeat", type=int, default=1, help="part 2: median of this many of each")
+    parser.add_argument("--baseline", type=Path, help="part 2: another gitexp checkout, timed beside this one")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gitexp-bench-sched-"))
     gitexp = [sys.executable, "-m", "gitexp"]
@@ -68,17 +73,30 @@ def main() -> None:
     print(f"  {'xargs -P (floor)':<22} {floor:7.2f} s")
     print(f"  {'gitexp run -j':<22} {ours:7.2f} s   ratio to floor {ours / floor:.2f}x")
 
-    print(f"\nshort jobs, {args.jobs} at a time (floor: xargs -P {args.jobs} running the same command lines)")
+    before = None
+    if args.baseline:
+        root = args.baseline.resolve()
+        before = {**ENV, "PYTHONPATH": os.pathsep.join([str(root), str(root / "lsp")])}
+    print(f"\nshort jobs, {args.jobs} at a time (floor: xargs -P {args.jobs} running the same command lines; "
+          f"median of {args.repeat}; load average {os.getloadavg()[0]:.1f})")
     for label, count, command, goal in ((f"50 x true", 50, "true", 5.0),
                                         (f"{args.short} x sleep 0.01", args.short, "sleep 0.01; true", 2.0)):
-        work = repo(tmp / f"short-{count}")
-        (work / "sweep.yml").write_text(f"CMD: '{command}'\nHPARAMS:\n  i: {list(range(count))}\n")
-        ours = wall([*gitexp, "run", "sweep.yml", "-j", str(args.jobs), "--yes"], work)
-        floor = wall(["xargs", "-P", str(args.jobs), "-I{}", "sh", "-c", f"{command} --i {{}}"], work,
-                     stdin="\n".join(str(i) for i in range(count)) + "\n")
+        samples: dict[str, list[float]] = {"gitexp": [], "baseline": [], "floor": []}
+        for attempt in range(args.repeat):
+            for side, env in (("gitexp", ENV), ("baseline", before)):
+                if side == "baseline" and before is None:
+                    continue
+                work = repo(tmp / f"short-{count}-{side}-{attempt}")
+                (work / "sweep.yml").write_text(f"CMD: '{command}'\nHPARAMS:\n  i: {list(range(count))}\n")
+                samples[side].append(wall([*gitexp, "run", "sweep.yml", "-j", str(args.jobs), "--yes"], work, env=env))
+            samples["floor"].append(wall(["xargs", "-P", str(args.jobs), "-I{}", "sh", "-c", f"{command} --i {{}}"],
+                                         work, stdin="\n".join(str(i) for i in range(count)) + "\n"))
+        ours, floor = statistics.median(samples["gitexp"]), statistics.median(samples["floor"])
         ratio = ours / floor
+        then = (f"   baseline {statistics.median(samples['baseline']):6.2f} s "
+                f"({statistics.median(samples['baseline']) / floor:5.1f}x)") if before else ""
         print(f"  {label:<20} gitexp {ours:6.2f} s   xargs -P {floor:6.2f} s   {ratio:5.1f}x   "
-              f"goal < {goal:g}x -> {'met' if ratio < goal else 'NOT met'}")
+              f"goal < {goal:g}x -> {'met' if ratio < goal else 'NOT met'}{then}")
 
     work = repo(tmp / "memory")
     (work / "sweep.yml").write_text(f"CMD: 'true'\nHPARAMS:\n  i: {list(range(args.queued))}\n")

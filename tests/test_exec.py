@@ -53,3 +53,13 @@ def test_a_script_that_handles_sigint_is_recorded_with_its_own_exit_code(repo):
     info = json.loads(repo.show("refs/experiments/exp/x1:.gitexp/run.json"))
     assert info["status"] == "cancelled" and info["exit_code"] == 0
     assert "saving and leaving" in repo.show("refs/experiments/exp/x1:.gitexp/output.log")
+
+
+def test_a_short_jobs_descendants_are_looked_for_among_later_pids_only():
+    from gitexp.run.executor import _allocated_between
+
+    assert _allocated_between(105, 100, 110) and not _allocated_between(99, 100, 110)
+    assert not _allocated_between(100, 100, 110) and not _allocated_between(111, 100, 110)
+    # the kernel wrapped at pid_max while the job ran: after 4000, then from 300 up to 120
+    assert _allocated_between(4001, 4000, 120) and _allocated_between(50, 4000, 120)
+    assert not _allocated_between(121, 4000, 120) and not _allocated_between(3999, 4000, 120)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -106,3 +107,52 @@ def test_no_gpu_library_loads_on_a_machine_without_a_gpu(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["CpuSlots", "False"]
+
+
+def test_states_arriving_one_by_one_are_gathered_into_few_batches(repo, monkeypatch):
+    from gitexp.record import writer as writers
+
+    monkeypatch.setattr(writers, "BATCH_SECONDS", 0.5)
+    git = open_repo(repo.path)
+    runs = [RunRef("sw", f"r{i}") for i in range(10)]
+    snap, queued = _queued(git, runs)
+    writer = RecordWriter(git)
+    writer.seed(queued)
+    try:
+        started = time.monotonic()
+        for run in runs:  # one job ending every 10 ms: each would be its own git write
+            writer.submit(run, _info(run, snap, "completed"), f"{run} completed")
+            time.sleep(0.01)
+        assert not writer.settled(runs[-1])  # gathering: not in git yet, so not to be reported
+        writer.flush()  # a flush writes what is pending at once
+        elapsed = time.monotonic() - started
+        assert all(writer.settled(run) for run in runs)
+    finally:
+        writer.close()
+    assert writer.batches <= elapsed / 0.5 + 2
+    assert all(json.loads(repo.show(f"refs/experiments/{run}:.gitexp/run.json"))["status"] == "completed"
+               for run in runs)
+
+
+def test_a_run_is_reported_ended_only_once_its_record_is_in_git(repo):
+    import io
+
+    from rich.console import Console
+
+    from gitexp.run.launch import LaunchOptions, launch
+    from gitexp.run.progress import Progress
+
+    git = open_repo(repo.path)
+    seen = []
+
+    class Checking(Progress):
+        def finished(self, run, status, *rest):
+            committed = json.loads(repo.show(f"refs/experiments/{run}:.gitexp/run.json"))["status"]
+            seen.append((run.name, status, committed))
+            super().finished(run, status, *rest)
+
+    repo.write("s.yml", "CMD: 'true'\nHPARAMS:\n  i: [0, 1, 2, 3, 4, 5, 6, 7]\n")
+    progress = Checking(git.gitexp_dir, Console(file=io.StringIO()), live=False)
+    result = launch(git, repo.path / "s.yml", LaunchOptions(jobs=4, progress=progress))
+    assert result.ok and len(seen) == 8
+    assert all(status == committed == "completed" for _, status, committed in seen), seen

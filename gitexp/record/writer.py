@@ -3,7 +3,9 @@
 The scheduler's hooks hand each run's new state to `submit` and carry on; a thread commits
 everything pending as one batch (`recorder.commit_runs`: the live run.json files first, then
 one fast-import and one ref transaction). States that arrive while a batch is being written
-wait for the next one; several states of one run merge into its latest. The writer keeps
+wait for the next one, which starts no sooner than BATCH_SECONDS after it (at once on `flush`
+or `close`); several states of one run merge into its latest. `settled` says when a run's
+states are all in git, so its end is reported only once its record stands. The writer keeps
 the commit it last wrote for each run and uses it as that ref's expected old value, so every
 move stays a fast-forward from a value gitexp itself wrote, and a ref someone else moved is
 refused (`refused`) and never written again.
@@ -29,6 +31,7 @@ from gitexp.record.refs import RunRef
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0  # after a write that failed for want of room, the next try waits this long
+BATCH_SECONDS = 0.05  # a batch starts at least this long after the one before (unless flushed or closing)
 
 
 class RecordWriter:
@@ -42,6 +45,9 @@ class RecordWriter:
         self._retry_at = 0.0
         self._final_tried = False  # closing: the states pending then had their one more try
         self._busy = False
+        self._inflight: set[RunRef] = set()  # runs of the batch being written
+        self._urgent = False  # `flush` is waiting: write what is pending now
+        self._last_batch = -BATCH_SECONDS
         self._closed = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="gitexp-record-writer", daemon=True)
@@ -69,6 +75,12 @@ class RecordWriter:
         with self._cond:
             return self._commits.get(run)
 
+    def settled(self, run: RunRef) -> bool:
+        """Whether every state of `run` submitted so far is in git (or refused there), or the
+        disk refuses writes for now: a caller reports a run's end only once its record stands."""
+        with self._cond:
+            return (run not in self._pending and run not in self._inflight) or self._failure is not None
+
     def refused(self) -> set[RunRef]:
         with self._cond:
             return set(self._refused)
@@ -84,9 +96,12 @@ class RecordWriter:
         """Wait until every state submitted so far is in git (or refused), or the disk refuses
         them (see `unwritten`); raise any other failed write."""
         with self._cond:
+            self._urgent = True
+            self._cond.notify_all()
             while (self._pending or self._busy) and self._error is None and self._thread.is_alive() \
                     and not (self._failure is not None and not self._busy):
                 self._cond.wait()
+            self._urgent = False
         self.check()
 
     def unwritten(self) -> tuple[int, BaseException | None]:
@@ -105,8 +120,9 @@ class RecordWriter:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and (not self._pending or self._error is not None or self._waiting()):
-                    self._cond.wait(max(0.01, self._retry_at - time.monotonic()) if self._waiting() else None)
+                while not self._closed and (not self._pending or self._error is not None or self._waiting()
+                                            or self._gathering()):
+                    self._cond.wait(self._wait_seconds())
                 if not self._pending or self._error is not None:
                     return  # closed: nothing left, or the last write failed
                 if self._closed and self._failure is not None and self._final_tried:
@@ -114,6 +130,8 @@ class RecordWriter:
                 self._final_tried = self._closed
                 batch, self._pending = self._pending, {}
                 self._busy = True
+                self._inflight = set(batch)
+                self._last_batch = time.monotonic()
                 updates = [recorder.Update(run, info, self._commits.get(run), message, output)
                            for run, (info, message, output) in batch.items()]
             done: dict[RunRef, str] = {}
@@ -146,6 +164,7 @@ class RecordWriter:
                     log.warning("run records written again")
                 self._failure = failure if error is None else self._failure
                 self._busy = False
+                self._inflight = set()
                 self.batches += 1
                 self._cond.notify_all()
             for run, conflict in refused.items():
@@ -154,6 +173,18 @@ class RecordWriter:
 
     def _waiting(self) -> bool:
         return self._failure is not None and time.monotonic() < self._retry_at
+
+    def _gathering(self) -> bool:
+        """Pending states wait for more to join them until BATCH_SECONDS after the last batch:
+        a sweep of 10 ms jobs then costs a git write per 50 ms, not one per job ending."""
+        return bool(self._pending) and not self._urgent and time.monotonic() < self._last_batch + BATCH_SECONDS
+
+    def _wait_seconds(self) -> float | None:
+        if self._waiting():
+            return max(0.01, self._retry_at - time.monotonic())
+        if self._gathering():
+            return max(0.001, self._last_batch + BATCH_SECONDS - time.monotonic())
+        return None
 
     def _landed_anyway(self, run: RunRef, state: tuple[dict[str, Any], str, bytes | None]) -> bool:
         """A write reported as failed (disk full) may still have moved the ref: when the ref now

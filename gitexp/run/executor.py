@@ -12,9 +12,10 @@ reaper cleans up, processes bearing the mark are found in /proc and killed too.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-import select
+import selectors
 import shlex
 import shutil
 import signal
@@ -29,6 +30,7 @@ from typing import Callable
 
 from gitexp.record.output import CappedOutput
 
+log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024  # a "line" with no newline this long is passed on in pieces of this size
 READ_BYTES = 65536
 _END = re.compile(rb"[\r\n]")
@@ -74,16 +76,27 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
 """
 
 
-def marked_processes(mark: str) -> list[int]:
-    """Pids whose environment holds `GITEXP_JOB=<mark>` exactly (Linux /proc; none elsewhere)."""
+RECENT_SECONDS = 1.0  # a job shorter than this can only have descendants with pids allocated after its own
+
+
+def marked_processes(mark: str, after: int | None = None) -> list[int]:
+    """Pids whose environment holds `GITEXP_JOB=<mark>` exactly (Linux /proc; none elsewhere).
+
+    `after`: the pid of a job that started less than RECENT_SECONDS ago. Everything it started
+    got a pid allocated after its own, so only pids from there up to the kernel's last one
+    (`ns_last_pid`, wrapping at pid_max) are read: ending a short job reads a few /proc entries
+    instead of every process's environment (the whole scan was the largest cost of a short job)."""
     wanted = f"{ENV_JOB}={mark}".encode()
-    pids = []
+    pids: list[int] = []
     try:
         names = os.listdir("/proc")
     except OSError:
         return pids
+    last = _last_pid() if after is not None else None
     for name in names:
         if not name.isdigit() or int(name) == os.getpid():
+            continue
+        if last is not None and not _allocated_between(int(name), after, last):
             continue
         try:
             with open(f"/proc/{name}/environ", "rb") as handle:
@@ -92,6 +105,19 @@ def marked_processes(mark: str) -> list[int]:
         except OSError:  # gone, or not ours
             continue
     return pids
+
+
+def _last_pid() -> int | None:
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "rb") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _allocated_between(pid: int, after: int, last: int) -> bool:
+    """Whether `pid` comes after `after` and up to `last` in the kernel's pid order (it wraps)."""
+    return after < pid <= last if after <= last else (pid > after or pid <= last)
 
 
 class Reaper:
@@ -126,6 +152,77 @@ class Reaper:
         with self._lock:
             if self._proc.stdin and not self._proc.stdin.closed:
                 self._proc.stdin.close()
+
+
+class _Readers:
+    """One thread reads the output of every job this process started: a selector over their
+    pipes. Starting a job then starts no thread (and waits for none to come up: `Thread.start`
+    waits for the new thread to run, a wait for the GIL in a busy scheduler)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changes: list[tuple[int, "Process | None"]] = []  # (fd, sink) to add, (fd, None) to drop
+        self._thread: threading.Thread | None = None
+        self._wake: tuple[int, int] | None = None
+
+    def add(self, fd: int, sink: "Process") -> None:
+        self._change(fd, sink)
+
+    def drop(self, fd: int) -> None:
+        """Stop reading `fd` (its sink gets no `end`)."""
+        self._change(fd, None)
+
+    def _change(self, fd: int, sink: "Process | None") -> None:
+        with self._lock:
+            self._changes.append((fd, sink))
+            if self._thread is None or not self._thread.is_alive() or self._wake is None:
+                read, write = os.pipe()
+                os.set_blocking(write, False)
+                self._wake = (read, write)
+                self._thread = threading.Thread(target=self._loop, args=(read,), name="gitexp-job-output",
+                                                daemon=True)
+                self._thread.start()
+                return
+            wake = self._wake[1]
+        try:
+            os.write(wake, b"x")
+        except BlockingIOError:  # the pipe is full of wake-ups already
+            pass
+
+    def _loop(self, wake: int) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(wake, selectors.EVENT_READ, None)
+        self._apply(selector)
+        while True:
+            for key, _ in selector.select():
+                if key.data is None:
+                    os.read(wake, 4096)
+                    self._apply(selector)
+                    continue
+                try:
+                    chunk = os.read(key.fd, READ_BYTES)
+                    if chunk:
+                        key.data.feed(chunk)
+                        continue
+                except Exception as error:  # noqa: BLE001 - one job's output, not everyone's
+                    log.warning("reading a job's output: %s", error)
+                selector.unregister(key.fd)
+                key.data.end()
+
+    def _apply(self, selector: selectors.BaseSelector) -> None:
+        with self._lock:
+            changes, self._changes = self._changes, []
+        for fd, sink in changes:
+            if sink is not None:
+                selector.register(fd, selectors.EVENT_READ, sink)
+            else:
+                try:
+                    selector.unregister(fd)
+                except (KeyError, ValueError):
+                    pass  # already at its end
+
+
+READERS = _Readers()
 
 
 _SHELL_ONLY = set(";&|<>()*?[]{}~!#\n$`")
@@ -187,8 +284,8 @@ class Process:
     signalled: bool = False  # we sent it a signal while it ran (it did not end on its own)
     start_error: str | None = None
     mark: str = field(default_factory=lambda: uuid.uuid4().hex)  # $GITEXP_JOB of this job's processes
-    _reader: threading.Thread | None = field(default=None, repr=False)
-    _abandon: threading.Event = field(default_factory=threading.Event, repr=False)
+    _read_all: threading.Event = field(default_factory=threading.Event, repr=False)  # its output's EOF
+    _partial: bytearray = field(default_factory=bytearray, repr=False)  # an unfinished line
 
     @property
     def script(self) -> str:
@@ -213,30 +310,33 @@ class Process:
             return
         if self.reaper:
             self.reaper.watch(self.popen.pid)
-        self._reader = threading.Thread(target=self._pump, daemon=True)
-        self._reader.start()
+        assert self.popen.stdout
+        READERS.add(self.popen.stdout.fileno(), self)
 
-    def _pump(self) -> None:
-        """Copy output as it comes (no waiting for a newline: progress bars use \\r) and hand
-        complete lines, split at \\n or \\r, to `on_line`.
+    def feed(self, chunk: bytes) -> None:
+        """Output as it comes (no waiting for a newline: progress bars use \\r), called by the
+        reader thread; complete lines, split at \\n or \\r, go to `on_line`.
 
         Linear in the output whatever its line lengths: each chunk is scanned once for line
         ends, and an unfinished line is kept only up to MAX_LINE bytes before it is passed on."""
-        assert self.popen and self.popen.stdout
-        fd = self.popen.stdout.fileno()
-        pending = bytearray()
-        while not self._abandon.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if not ready:
-                continue
-            chunk = os.read(fd, READ_BYTES)
-            if not chunk:
-                break
-            self.output.write(chunk)
-            if self.on_line:
-                self._lines(pending, chunk)
-        if self.on_line and pending:
-            self.on_line(bytes(pending))
+        self.output.write(chunk)
+        if self.on_line:
+            self._guarded(self._lines, self._partial, chunk)
+
+    def end(self) -> None:
+        """The output's end (EOF, or a read error): the last unfinished line goes on."""
+        if self.on_line and self._partial:
+            self._guarded(self.on_line, bytes(self._partial))
+        self._partial.clear()
+        self._read_all.set()
+
+    def _guarded(self, call: Callable[..., None], *args: object) -> None:
+        """A line hook that fails stops its lines, never the reading of anyone's output."""
+        try:
+            call(*args)
+        except Exception as error:  # noqa: BLE001 - logged; the output is still kept in full
+            log.warning("reading the output of %s: %s", self.script, error)
+            self.on_line = None
 
     def _lines(self, pending: bytearray, chunk: bytes) -> None:
         """Emit the lines `chunk` completes; keep its unfinished end in `pending` (bounded)."""
@@ -270,10 +370,9 @@ class Process:
         if code is None:
             return None
         self.kill_group()  # nothing the job started may outlive it, in its group or not
-        if self._reader:
-            self._reader.join(timeout=READER_GRACE)
-            if self._reader.is_alive():  # a process we cannot see still holds the pipe: stop reading
-                self._abandon.set()
+        if self.popen.stdout and not self._read_all.wait(READER_GRACE):
+            READERS.drop(self.popen.stdout.fileno())  # a process we cannot see holds the pipe: stop reading
+            self._read_all.set()
         if self.reaper:
             self.reaper.forget(self.popen.pid)
         return code
@@ -294,7 +393,8 @@ class Process:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except OSError:
                 pass
-            for pid in marked_processes(self.mark):
+            recent = time.time() - self.started < RECENT_SECONDS
+            for pid in marked_processes(self.mark, after=self.popen.pid if recent else None):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:

@@ -318,7 +318,7 @@ class _Launch:
                     output={"cap": output.cap, "bytes": 0, "truncated": False})
         self.outputs[run] = output
         self.folders[run] = FolderWatch.open(files)
-        self._commit(run, "started")
+        self._commit(run, "started", ingest=False)  # nothing is logged yet: no event file to read
         return process
 
     def finish(self, task: Task, placement: Placement, process: Process, exit_code: int | None,
@@ -401,18 +401,22 @@ class _Launch:
         except OSError as error:
             log.debug("%s: TensorBoard ingestion deferred: %s", run, error)
 
-    def _commit(self, run: RunRef, what: str, output: bytes | None = None) -> None:
+    def _commit(self, run: RunRef, what: str, output: bytes | None = None, ingest: bool = True) -> None:
         """Hand the run's new state to the writer and go on: its thread commits everything handed
         over meanwhile in one ref transaction, so starting or ending N jobs at once costs one git
         write, and no scheduler turn waits for git."""
         if run in self.abandoned:
             return  # its ref is someone else's now; its folder keeps what we know
-        if run in self.ingests:
+        if ingest and run in self.ingests:
             self._ingest(run)
         info = self.infos[run]
         info["artifacts"] = artifacts.read_manifest(record.RunFiles.for_run(self.git.gitexp_dir, run).dir)
         self.writer.submit(run, json.loads(json.dumps(info, default=str)), f"gitexp: {run} {what}", output)
         self.last_commit[run] = time.monotonic()
+
+    def settled(self, run: RunRef) -> bool:
+        """Whether the run's last state handed to the writer is in git (see `RecordWriter.settled`)."""
+        return self.writer.settled(run)
 
     def flush(self) -> None:
         """Wait until every state handed to the writer is in git."""
@@ -545,13 +549,13 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
     snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}",
                              keep_index=git.gitexp_dir / "tmp" / f"snapshot-{uuid.uuid4().hex}.index")
     hooks = _Launch(git, sweep, snapshot, options)
+    watched = Watched(hooks, options.progress) if options.progress else hooks
     try:
         runs = hooks.queue(plan, existing)
         if on_queued:
             on_queued(runs)
         tasks = [Task(run, dict(hooks.specs[run].resources)) for run in runs]
         timeout = sweep.options.get("timeout")
-        watched = Watched(hooks, options.progress) if options.progress else hooks
         scheduler = Scheduler(slots, watched,
                               timeout=float(timeout) if timeout else None)
         finished = scheduler.run(tasks)
@@ -560,6 +564,8 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
             hooks.flush()
         finally:
             hooks.close()
+            if watched is not hooks:
+                watched.report(everything=True)
     left, failure = hooks.writer.unwritten()
     hooks.learn_outputs()
     if failure is None:
@@ -597,8 +603,12 @@ def _search(git: Git, sweep, options: LaunchOptions, on_queued) -> LaunchResult:
         timeout = sweep.options.get("timeout")
         finished = Scheduler(slots, driver, timeout=float(timeout) if timeout else None).run([], source=driver)
     finally:
-        hooks.flush()
-        hooks.close()
+        try:
+            hooks.flush()
+        finally:
+            hooks.close()
+            if inner is not hooks:
+                inner.report(everything=True)
     outcomes = [hooks.outcomes.get(run, RunOutcome(run, hooks.infos[run]["status"])) for run in hooks.infos]
     summary = {"study": study_id, "trials": driver.finished, "budget": plan.trials, "best": driver.best(),
                "gaps": driver.gaps, "report_costs": driver.report_costs, "ask_costs": driver.ask_costs}

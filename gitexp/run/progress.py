@@ -153,11 +153,15 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
 
 
 class Watched:
-    """Job hooks that also tell a `Progress` what happened (wraps launch's hooks unchanged)."""
+    """Job hooks that also tell a `Progress` what happened (wraps launch's hooks unchanged).
+
+    A run's end is told once its record is in git (`hooks.settled`, the record writer's word):
+    what the screen or the log says has ended is what a `kill -9` right then would leave."""
 
     def __init__(self, hooks: Any, progress: Progress):
         self.hooks = hooks
         self.progress = progress
+        self._ended: list[tuple[Any, str, int | None, float | None, dict[str, Any]]] = []
 
     def start(self, task, placement):
         process = self.hooks.start(task, placement)
@@ -167,16 +171,31 @@ class Watched:
     def finish(self, task, placement, process, exit_code, cancelled):
         retry = self.hooks.finish(task, placement, process, exit_code, cancelled)
         outcome = self.hooks.outcomes[task.key]
-        self.progress.finished(task.key, outcome.status, exit_code, outcome.duration, outcome.metrics)
+        self._ended.append((task.key, outcome.status, exit_code, outcome.duration, outcome.metrics))
+        self.report()
         return retry
 
     def cancel_queued(self, task) -> None:
         self.hooks.cancel_queued(task)
-        self.progress.finished(task.key, "cancelled", None, None, {})
+        self._ended.append((task.key, "cancelled", None, None, {}))
+        self.report()
 
     def tick(self, running) -> None:
         self.hooks.tick(running)
+        self.report()
         self.progress.tick()
+
+    def report(self, everything: bool = False) -> None:
+        """Tell the progress of the ends whose records are written (`everything`: all of them,
+        after the launch flushed its writer)."""
+        settled = getattr(self.hooks, "settled", None)
+        waiting = []
+        for end in self._ended:
+            if everything or settled is None or settled(end[0]):
+                self.progress.finished(*end)
+            else:
+                waiting.append(end)
+        self._ended = waiting
 
     def stop_requests(self):
         return self.hooks.stop_requests()
