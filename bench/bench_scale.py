@@ -2,6 +2,7 @@
 
     python bench/bench_scale.py                       # 1k, 10k and 100k runs
     python bench/bench_scale.py 100000 --baseline DIR # also time another gitexp checkout (say, main before a change)
+    python bench/bench_scale.py 100000 --one-run      # only the one-run rows (show, diff, show by bare name)
 
 Records have the shape real sweeps have (tests/recordgen.py `heavy`: 20 params, 10 summary
 metrics, 2 curves of 20 points; `--epochs 500` for long curves), 10 sweeps, written with one
@@ -126,7 +127,7 @@ def row(label: str, values: dict[str, float | None], floor: float, unit: str = "
     print(f"  {label:<24} floor {floor:7.3f} {unit}   " + "   ".join(cells), flush=True)
 
 
-def bench(count: int, epochs: int, baseline: Path | None) -> None:
+def bench(count: int, epochs: int, baseline: Path | None, one_run: bool = False) -> None:
     global REPEAT
     REPEAT = 5 if count <= 10_000 else 3
     source = repo_for(count, epochs)
@@ -161,6 +162,11 @@ def bench(count: int, epochs: int, baseline: Path | None) -> None:
     row("diff A B", {s.name: median(s.cmd("diff", a, b), s.repo, s.env) for s in sides}, start + plumbing(a, b))
     row("show by bare name", {s.name: median(s.cmd("show", "run503"), s.repo, s.env) for s in sides},
         start + plumbing(a))
+    print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
+    if one_run:
+        for side in sides:
+            shutil.rmtree(side.repo)
+        return
 
     colds = {s.name: s.cold() for s in sides}
     dump = mine.repo.parent / f"dump-{count}-{epochs}"
@@ -217,9 +223,10 @@ def main() -> None:
     parser.add_argument("sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--epochs", type=int, default=20, help="points per curve")
     parser.add_argument("--baseline", type=Path, help="another gitexp checkout to time beside this one")
+    parser.add_argument("--one-run", action="store_true", help="only show A, diff A B and show by bare name")
     args = parser.parse_args()
     for count in args.sizes:
-        bench(count, args.epochs, args.baseline)
+        bench(count, args.epochs, args.baseline, args.one_run)
 
 
 if __name__ == "__main__":
