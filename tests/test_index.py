@@ -270,3 +270,48 @@ def test_many_processes_sync_and_read_at_once(repo):
     assert all(int(out) >= 200 for out, _ in results)
     assert rows(open_repo(repo), "select count(*) from runs") == [(300,)]
     assert not list(open_repo(repo).gitexp_dir.glob("*.tmp"))
+
+
+def test_records_in_many_batches_index_as_in_one(repo, monkeypatch):
+    """The reader thread hands records over a batch at a time; batch edges lose nothing."""
+    import importlib
+
+    sync_module = importlib.import_module("gitexp.index.sync")
+    recordgen.write(repo, recordgen.synthetic(7, sweeps=2, epochs=3))
+    git = open_repo(repo)
+    whole = rows(git, "select * exclude (created, started, ended) from runs order by run")
+    points = rows(git, "select run, key, step, value from series order by all")
+    index_path(git).unlink()
+    monkeypatch.setattr(sync_module, "BATCH", 2)
+    assert rows(git, "select * exclude (created, started, ended) from runs order by run") == whole
+    assert rows(git, "select run, key, step, value from series order by all") == points
+    assert len(points) == 7 * 2 * 3
+
+
+def test_a_failing_batch_leaves_no_index_no_thread_and_no_git_process(repo, monkeypatch):
+    import importlib
+    import threading
+
+    sync_module = importlib.import_module("gitexp.index.sync")
+    schema_module = importlib.import_module("gitexp.index.schema")
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1, epochs=2))
+    git = open_repo(repo)
+    monkeypatch.setattr(sync_module, "BATCH", 2)
+    real, calls = schema_module.write_rows, []
+
+    def failing(batch, folder):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(batch, folder)
+
+    monkeypatch.setattr(schema_module, "write_rows", failing)
+    with pytest.raises(OSError, match="No space left"):
+        sync(git)
+    assert calls == [2, 2]  # stopped at the failing batch, not read to the end
+    assert not index_path(git).exists()
+    assert list(index_path(git).parent.glob("index.duckdb.*")) == []
+    assert not [t for t in threading.enumerate() if t.name == "gitexp-index-reader"]
+    children = subprocess.run(["pgrep", "-P", str(__import__("os").getpid()), "-f", "cat-file"],
+                              capture_output=True, text=True).stdout
+    assert children == ""

@@ -91,13 +91,18 @@ def _no_constant(name: str) -> Any:
     raise _NotStrict(name)  # NaN / Infinity: Python reads them, DuckDB's JSON reader does not
 
 
+# One decoder for every record: json.loads with a keyword argument builds a new one per call.
+_STRICT = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _json(data: bytes | None) -> tuple[Any, bool]:
     """(value, strict): strict when `data` is JSON any reader takes byte for byte."""
     if data is None:
         return None, False
     try:
         fixed = record.escape_surrogates(data)  # the same object when there was nothing to fix
-        return json.loads(fixed, parse_constant=_no_constant), fixed is data
+        text = fixed.decode(json.detect_encoding(fixed), "surrogatepass")  # as json.loads decodes bytes
+        return _STRICT.decode(text), fixed is data
     except _NotStrict:
         return record.loads(data), False
     except ValueError:

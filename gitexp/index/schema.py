@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -120,10 +121,17 @@ def _clean(value: Any) -> Any:
 
 
 def _nested(values: dict[str, Any]) -> bool:
-    return any(isinstance(v, dict) and v for v in values.values())
+    # the types are collected in C: no Python step per value unless some value is a dict (decoded JSON)
+    return dict in set(map(type, values.values())) and any(isinstance(v, dict) and v for v in values.values())
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*\Z')  # printable ASCII but quote and backslash
 
 
 def _quoted(text: str) -> bytes:
+    """`text` as a JSON string (run ids, sweep names and commits are plain: no encoder needed)."""
+    if _PLAIN.match(text):
+        return b'"' + text.encode() + b'"'
     return json.dumps(text).encode()
 
 
@@ -165,7 +173,7 @@ _NON_FINITE_SQL = ", ".join(literal(word) for word in sorted(_NON_FINITE))
 _WORD = "lower(trim(e.value->>'$'))"
 # one row per param and summary metric, typed as `cell` types them
 _KV = f"""
-SELECT run, kind, e.key AS key, (row_number() OVER (PARTITION BY run, kind ORDER BY e.id) - 1)::INTEGER AS pos,
+SELECT run, kind, e.key AS key, e.id::INTEGER AS pos,
     CASE WHEN e.type = 'VARCHAR' THEN e.value->>'$' WHEN e.type = 'NULL' THEN NULL
          WHEN e.type = 'DOUBLE' THEN TRY_CAST(e.value AS DOUBLE)::VARCHAR ELSE e.value::VARCHAR END AS value,
     CASE WHEN e.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(e.value::VARCHAR AS DOUBLE)

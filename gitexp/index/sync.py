@@ -28,9 +28,11 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import shutil
 import stat as stat_module
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -268,6 +270,51 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def _staged(git: Git, plan: _Plan, reconcile: Reconcile | None, folder: Path) -> Iterator[dict[str, Path]]:
+    """The records of `plan.read` as batches of NDJSON files, written by a thread ahead of the caller.
+
+    Reading git and encoding rows (Python, one core) overlaps DuckDB loading the previous
+    batch (which releases the GIL): a cold build costs about the larger of the two, not their
+    sum. At most one batch waits, so memory and disk stay bounded by `BATCH` runs."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            records = load(git, plan.read)
+            try:
+                for number, batch in enumerate(_batches(records, BATCH)):
+                    if stop.is_set():
+                        return
+                    _settle(git, batch, plan, reconcile)
+                    part = folder / str(number)
+                    part.mkdir()
+                    ready.put(schema.write_rows(batch, part))
+            finally:
+                records.close()  # ends the cat-file process when stopped early
+            ready.put(None)
+        except BaseException as error:  # handed to the caller, raised there
+            ready.put(error)
+
+    worker = threading.Thread(target=produce, name="gitexp-index-reader", daemon=True)
+    worker.start()
+    try:
+        while (paths := ready.get()) is not None:
+            if isinstance(paths, BaseException):
+                raise paths
+            yield paths
+            for path in paths.values():
+                path.unlink(missing_ok=True)
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to hand over a batch
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
 def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
            dirs: dict[str, str] | None) -> None:
     """Write the next snapshot (the current one plus `plan`, or a fresh build) and publish it.
@@ -288,6 +335,7 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
         con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
         try:
             con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
+            con.execute("BEGIN TRANSACTION")
             gone = sorted(plan.drop | {r.id for r in plan.read})
             if base is None:
                 con.execute(schema.DDL)
@@ -295,9 +343,8 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
                 for table in ("_core", "_kv", "series"):
                     con.execute(f"DELETE FROM {table} WHERE run IN (SELECT unnest($1::VARCHAR[]))", [gone])
             with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
-                for batch in _batches(load(git, plan.read), BATCH):
-                    _settle(git, batch, plan, reconcile)
-                    schema.insert(con, schema.write_rows(batch, Path(folder)))
+                for paths in _staged(git, plan, reconcile, Path(folder)):
+                    schema.insert(con, paths)
             from gitexp.record import remote  # which runs were pulled, and from where
 
             pulled = remote.origins(git, plan.refs if full else dict(plan.read))
@@ -309,6 +356,7 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
             schema.rebuild_runs(con, None if base is None else gone)
             con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', $2), ('snapshot', $3)",
                         [schema.VERSION, _digest(plan.refs) if full else "", snapshot])
+            con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:
             con.close()
