@@ -315,3 +315,20 @@ def test_a_failing_batch_leaves_no_index_no_thread_and_no_git_process(repo, monk
     children = subprocess.run(["pgrep", "-P", str(__import__("os").getpid()), "-f", "cat-file"],
                               capture_output=True, text=True).stdout
     assert children == ""
+
+
+def test_column_types_follow_the_runs_left_after_a_change(repo):
+    """Types are kept per key as counts of runs: removing the one text value makes the column numeric
+    again, and a key no run has any more leaves the table."""
+    recordgen.write(repo, [Record("s", "a", {"opt": "sgd", "lr": 0.1}, {"acc": 0.5}),
+                           Record("s", "b", {"opt": 3, "lr": 0.2}, {"acc": 0.6}),
+                           Record("t", "c", {"opt": 4, "only": 1}, {"acc": 0.7})])
+    git = open_repo(repo)
+    types = dict(zip(*(lambda r: (r.columns, r.types))(run_query(git, "select * from runs"))))
+    assert types["opt"] == "VARCHAR" and types["only"] == "BIGINT"
+    recordgen.git(repo, "update-ref", "-d", "refs/experiments/s/a")
+    recordgen.git(repo, "update-ref", "-d", "refs/experiments/t/c")
+    result = run_query(git, "select * from runs")
+    types = dict(zip(result.columns, result.types))
+    assert types["opt"] == "BIGINT" and "only" not in types
+    assert rows(git, "select run, opt, lr from runs") == [("s/b", 3, 0.2)]

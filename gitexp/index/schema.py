@@ -28,7 +28,7 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "5"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "6"  # bump when the tables change: an index of another version is rebuilt
 # Epochs as runx's sumx counts them: the step of the last validation point (`val/acc`, as logx's
 # metric('val', ...) logs it, the epoch of the last val row of metrics.csv); without validation
 # series, the last step logged.
@@ -48,6 +48,7 @@ CREATE TABLE _core(run VARCHAR, sweep VARCHAR, name VARCHAR, status VARCHAR, com
     params JSON, metrics JSON, epochs BIGINT, search VARCHAR, live VARCHAR, info JSON);
 CREATE TABLE _kv(run VARCHAR, kind VARCHAR, key VARCHAR, pos INTEGER, value VARCHAR, num DOUBLE, type VARCHAR);
 CREATE TABLE _columns(kind VARCHAR, key VARCHAR, col VARCHAR, type VARCHAR);
+CREATE TABLE _keys(kind VARCHAR, key VARCHAR, type VARCHAR, pos INTEGER, runs BIGINT);
 CREATE TABLE series(run VARCHAR, key VARCHAR, step BIGINT, value DOUBLE, time DOUBLE);
 CREATE TABLE _origin(run VARCHAR, origin VARCHAR);
 CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param';
@@ -224,6 +225,7 @@ def insert(con: Any, paths: dict[str, Path]) -> None:
         FROM {source('core', {**text, 'info': 'JSON', 'params': 'JSON', 'metrics': 'JSON'})}""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _batch_kv AS {_KV}")
     con.execute("INSERT INTO _kv SELECT * FROM _batch_kv")
+    con.execute("INSERT INTO _keys SELECT kind, key, type, pos, count(*) FROM _batch_kv GROUP BY ALL")
 
     def when(field: str) -> str:
         return f"TRY_CAST(b.info->>'{field}' AS TIMESTAMPTZ)"
@@ -241,6 +243,17 @@ def insert(con: Any, paths: dict[str, Path]) -> None:
                    FROM _batch_kv WHERE kind = 'param' GROUP BY run) w ON w.run = b.run""")
     for table in ("_batch", "_batch_kv", "_batch_series"):
         con.execute(f"DROP TABLE {table}")
+
+
+def forget(con: Any, runs: list[str]) -> None:
+    """Take `runs` (ids about to be re-read or dropped) out of every table of records."""
+    if not runs:
+        return
+    chosen = "run IN (SELECT unnest($1::VARCHAR[]))"
+    con.execute(f"INSERT INTO _keys SELECT kind, key, type, pos, -count(*) FROM _kv WHERE {chosen} GROUP BY ALL",
+                [runs])
+    for table in ("_core", "_kv", "series"):
+        con.execute(f"DELETE FROM {table} WHERE {chosen}", [runs])
 
 
 def name_columns(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
@@ -269,7 +282,11 @@ def rebuild_runs(con: Any, changed: list[str] | None = None) -> None:
 
     With `changed` (run ids just re-read or dropped) and the same columns as before, only
     those rows are replaced: adding k runs costs O(k). A new key or a changed type rebuilds it."""
-    keys = con.execute("""SELECT kind, key, list(DISTINCT type) FROM _kv GROUP BY kind, key
+    # `_keys` counts the runs per (key, type, position), kept in step by `insert` and `forget`:
+    # the columns come from a few rows per key, not from every param of every run.
+    con.execute("CREATE OR REPLACE TABLE _keys AS SELECT kind, key, type, pos, sum(runs)::BIGINT AS runs "
+                "FROM _keys GROUP BY ALL HAVING sum(runs) > 0")
+    keys = con.execute("""SELECT kind, key, list(DISTINCT type) FROM _keys GROUP BY kind, key
                           ORDER BY kind DESC, min(pos), key""").fetchall()
     columns = name_columns([(kind, key, column_type(types)) for kind, key, types in keys])
     if changed is not None:

@@ -340,8 +340,7 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
             if base is None:
                 con.execute(schema.DDL)
             else:
-                for table in ("_core", "_kv", "series"):
-                    con.execute(f"DELETE FROM {table} WHERE run IN (SELECT unnest($1::VARCHAR[]))", [gone])
+                schema.forget(con, gone)
             with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
                 for paths in _staged(git, plan, reconcile, Path(folder)):
                     schema.insert(con, paths)
