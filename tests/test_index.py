@@ -332,3 +332,114 @@ def test_column_types_follow_the_runs_left_after_a_change(repo):
     types = dict(zip(result.columns, result.types))
     assert types["opt"] == "BIGINT" and "only" not in types
     assert rows(git, "select run, opt, lr from runs") == [("s/b", 3, 0.2)]
+
+
+def _snapshot(git) -> tuple[int | None, int | None]:
+    """Inodes of the base and the delta (None: absent): which files the last write replaced."""
+    from gitexp.index.sync import delta_path
+
+    return tuple(p.stat().st_ino if p.exists() else None for p in (index_path(git), delta_path(git)))
+
+
+def _everything(git) -> list[list[tuple]]:
+    return [rows(git, sql) for sql in (
+        "select * exclude (duration) from runs order by run",
+        "select * from series order by all", "select * from params order by all",
+        "select * from metrics order by all", "select run, sweep, status, commit, epochs, search from _core order by run")]
+
+
+def _fresh(git) -> list[list[tuple]]:
+    from gitexp.index.sync import delta_path
+
+    index_path(git).unlink()
+    delta_path(git).unlink(missing_ok=True)
+    return _everything(git)
+
+
+def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo):
+    recordgen.write(repo, recordgen.synthetic(20, sweeps=2, epochs=3))
+    git = open_repo(repo)
+    sync(git).close()
+    base, delta = _snapshot(git)
+    assert delta is None
+    recordgen.write(repo, [Record("sweep0", "run2", {"lr": 5.0}, {"acc": 1.0}),  # moved
+                           Record("sweep9", "late", {"lr": 0.2}, {"acc": 0.3})])  # new
+    recordgen.delete(repo, "sweep1/run3")  # dropped
+    after = _everything(git)
+    assert _snapshot(git)[0] == base and _snapshot(git)[1] is not None  # the base was not rewritten
+    recordgen.write(repo, [Record("sweep9", "late", {"lr": 0.4}, {"acc": 0.6})])  # a run of the delta moves
+    recordgen.delete(repo, "sweep0/run2")  # a run the delta holds is dropped
+    again = _everything(git)
+    assert _snapshot(git)[0] == base
+    assert rows(git, "select run, lr, acc from runs where sweep = 'sweep9'") == [("sweep9/late", 0.4, 0.6)]
+    assert rows(git, "select count(*) from runs") == [(19,)]
+    assert again == _fresh(git)
+    assert after != again
+
+
+def test_a_new_key_or_type_folds_the_delta_into_a_new_base(repo):
+    recordgen.write(repo, recordgen.synthetic(10, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    sync(git).close()
+    base, delta = _snapshot(git)
+    assert delta is not None
+    recordgen.write(repo, [Record("sweep0", "odd", {"lr": "warmup"}, {"acc": 0.3, "brand_new": 1})])
+    result = run_query(git, "select * from runs")
+    assert dict(zip(result.columns, result.types))["lr"] == "VARCHAR" and "brand_new" in result.columns
+    new_base, new_delta = _snapshot(git)
+    assert new_base != base and new_delta is None  # the delta's runs went into the new base
+    assert rows(git, "select count(*) from runs") == [(12,)]
+    assert _everything(git) == _fresh(git)
+
+
+def test_a_delta_past_its_size_folds_into_a_new_base(repo, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("gitexp.index.sync"), "DELTA_RUNS", 3)
+    recordgen.write(repo, recordgen.synthetic(10, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    base = _snapshot(git)[0]
+    recordgen.write(repo, [Record("sweep0", "a", {"lr": 0.2}, {"acc": 0.3}), Record("sweep0", "b", {"lr": 0.3}, {"acc": 0.4})])
+    sync(git).close()
+    assert _snapshot(git)[0] == base
+    recordgen.write(repo, [Record("sweep0", "c", {"lr": 0.2}, {"acc": 0.3}), Record("sweep0", "d", {"lr": 0.3}, {"acc": 0.4})])
+    recordgen.delete(repo, "sweep0/a")
+    sync(git).close()
+    assert _snapshot(git)[0] != base and _snapshot(git)[1] is None
+    assert rows(git, "select count(*) from runs") == [(13,)]
+    assert _everything(git) == _fresh(git)
+
+
+def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo):
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    reader = sync(git)  # base + delta
+    try:
+        recordgen.write(repo, [Record("sweep0", "odd", {"lr": "text"}, {"acc": 0.1})])  # forces a new base
+        assert rows(git, "select count(*) from runs") == [(8,)]
+        assert _snapshot(git)[1] is None
+        assert reader.execute("select count(*) from runs").fetchall() == [(7,)]  # its own files, still whole
+    finally:
+        reader.close()
+
+
+def test_a_delta_left_from_another_base_is_ignored(repo):
+    from gitexp.index.sync import delta_path
+
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    sync(git).close()
+    stale = delta_path(git).read_bytes()
+    index_path(git).unlink()
+    delta_path(git).unlink()
+    assert rows(git, "select count(*) from runs") == [(7,)]  # a fresh base, no delta
+    delta_path(git).write_bytes(stale)  # a delta written for the old base
+    assert rows(git, "select count(*) from runs") == [(7,)]
+    assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]

@@ -48,7 +48,8 @@ CREATE TABLE _core(run VARCHAR, sweep VARCHAR, name VARCHAR, status VARCHAR, com
     params JSON, metrics JSON, epochs BIGINT, search VARCHAR, live VARCHAR, info JSON);
 CREATE TABLE _kv(run VARCHAR, kind VARCHAR, key VARCHAR, pos INTEGER, value VARCHAR, num DOUBLE, type VARCHAR);
 CREATE TABLE _columns(kind VARCHAR, key VARCHAR, col VARCHAR, type VARCHAR);
-CREATE TABLE _keys(kind VARCHAR, key VARCHAR, type VARCHAR, pos INTEGER, runs BIGINT);
+CREATE TABLE _keys(kind VARCHAR, key VARCHAR, type VARCHAR, pos INTEGER, runs BIGINT,
+    seen STRUCT(created BIGINT, run VARCHAR, pos INTEGER));
 CREATE TABLE series(run VARCHAR, key VARCHAR, step BIGINT, value DOUBLE, time DOUBLE);
 CREATE TABLE _origin(run VARCHAR, origin VARCHAR);
 CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param';
@@ -170,11 +171,12 @@ def write_rows(loaded: Iterable[Loaded], folder: Path) -> dict[str, Path]:
     return paths
 
 
+_SEEN = "{'created': coalesce(epoch_us(b.created), 9223372036854775807), 'run': k.run, 'pos': k.pos}"
 _NON_FINITE_SQL = ", ".join(literal(word) for word in sorted(_NON_FINITE))
 _WORD = "lower(trim(e.value->>'$'))"
 # one row per param and summary metric, typed as `cell` types them
 _KV = f"""
-SELECT run, kind, e.key AS key, e.id::INTEGER AS pos,
+SELECT run, kind, e.key AS key, (row_number() OVER (PARTITION BY run, kind ORDER BY e.id) - 1)::INTEGER AS pos,
     CASE WHEN e.type = 'VARCHAR' THEN e.value->>'$' WHEN e.type = 'NULL' THEN NULL
          WHEN e.type = 'DOUBLE' THEN TRY_CAST(e.value AS DOUBLE)::VARCHAR ELSE e.value::VARCHAR END AS value,
     CASE WHEN e.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(e.value::VARCHAR AS DOUBLE)
@@ -218,20 +220,22 @@ def insert(con: Any, paths: dict[str, Path]) -> None:
     con.execute("INSERT INTO series SELECT * FROM _batch_series")
     text = {name: "VARCHAR" for name in ("run", "sweep", "name", "status", "commit", "live")}
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
-        SELECT run, sweep, name, status, commit, live, info,
+        SELECT run, sweep, name, status, commit, live, info, TRY_CAST(info->>'created' AS TIMESTAMPTZ) AS created,
                coalesce(params, CASE WHEN json_type(info, '$.params') = 'OBJECT' THEN info->'params' END,
                         '{{}}')::JSON AS params,
                CASE WHEN json_type(metrics) = 'OBJECT' THEN metrics ELSE '{{}}' END::JSON AS metrics
         FROM {source('core', {**text, 'info': 'JSON', 'params': 'JSON', 'metrics': 'JSON'})}""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _batch_kv AS {_KV}")
     con.execute("INSERT INTO _kv SELECT * FROM _batch_kv")
-    con.execute("INSERT INTO _keys SELECT kind, key, type, pos, count(*) FROM _batch_kv GROUP BY ALL")
+    # the first run (oldest, then by id) that has each key: columns come in the order keys first appeared
+    con.execute(f"""INSERT INTO _keys SELECT k.kind, k.key, k.type, k.pos, count(*), min({_SEEN})
+                    FROM _batch_kv k JOIN _batch b ON b.run = k.run GROUP BY ALL""")
 
     def when(field: str) -> str:
         return f"TRY_CAST(b.info->>'{field}' AS TIMESTAMPTZ)"
 
     con.execute(f"""INSERT INTO _core
-        SELECT b.run, b.sweep, b.name, b.status, b.commit, {when('created')}, {when('started')}, {when('ended')},
+        SELECT b.run, b.sweep, b.name, b.status, b.commit, b.created, {when('started')}, {when('ended')},
                CASE WHEN json_type(b.info, '$.duration') IN ('BIGINT', 'UBIGINT', 'DOUBLE')
                     THEN TRY_CAST(b.info->>'duration' AS DOUBLE)
                     ELSE epoch({when('ended')}) - epoch({when('started')}) END,
@@ -250,10 +254,25 @@ def forget(con: Any, runs: list[str]) -> None:
     if not runs:
         return
     chosen = "run IN (SELECT unnest($1::VARCHAR[]))"
-    con.execute(f"INSERT INTO _keys SELECT kind, key, type, pos, -count(*) FROM _kv WHERE {chosen} GROUP BY ALL",
+    con.execute(f"INSERT INTO _keys SELECT kind, key, type, pos, -count(*), NULL FROM _kv WHERE {chosen} GROUP BY ALL",
                 [runs])
     for table in ("_core", "_kv", "series"):
         con.execute(f"DELETE FROM {table} WHERE {chosen}", [runs])
+
+
+def forget_in_delta(con: Any, base: str, runs: list[str]) -> None:
+    """`forget` in a delta over catalog `base`: the rows of `runs` that show through it (its own,
+    or the base's it does not hide yet) leave the key counts; its own rows go; the base's are hidden."""
+    if not runs:
+        return
+    chosen = "run IN (SELECT unnest($1::VARCHAR[]))"
+    con.execute(f"""INSERT INTO _keys SELECT kind, key, type, pos, -count(*), NULL FROM
+        (SELECT kind, key, type, pos FROM _kv WHERE {chosen} UNION ALL
+         SELECT kind, key, type, pos FROM {base}._kv WHERE {chosen} AND run NOT IN (SELECT run FROM _gone))
+        GROUP BY ALL""", [runs])
+    for table in ("_core", "_kv", "series", "_origin"):
+        con.execute(f"DELETE FROM {table} WHERE {chosen}", [runs])
+    con.execute("INSERT INTO _gone SELECT unnest($1::VARCHAR[]) EXCEPT SELECT run FROM _gone", [runs])
 
 
 def name_columns(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
@@ -284,11 +303,8 @@ def rebuild_runs(con: Any, changed: list[str] | None = None) -> None:
     those rows are replaced: adding k runs costs O(k). A new key or a changed type rebuilds it."""
     # `_keys` counts the runs per (key, type, position), kept in step by `insert` and `forget`:
     # the columns come from a few rows per key, not from every param of every run.
-    con.execute("CREATE OR REPLACE TABLE _keys AS SELECT kind, key, type, pos, sum(runs)::BIGINT AS runs "
-                "FROM _keys GROUP BY ALL HAVING sum(runs) > 0")
-    keys = con.execute("""SELECT kind, key, list(DISTINCT type) FROM _keys GROUP BY kind, key
-                          ORDER BY kind DESC, min(pos), key""").fetchall()
-    columns = name_columns([(kind, key, column_type(types)) for kind, key, types in keys])
+    con.execute(f"CREATE OR REPLACE TABLE _keys AS {_KEYS.format(keys='_keys')}")
+    columns = derive_columns(con, "_keys")
     if changed is not None:
         current = con.execute("SELECT kind, key, col, type FROM _columns ORDER BY rowid").fetchall()
         if current == columns and con.execute("SELECT count(*) FROM duckdb_tables() "
@@ -301,9 +317,65 @@ def rebuild_runs(con: Any, changed: list[str] | None = None) -> None:
         con.execute("INSERT INTO _columns SELECT unnest($1), unnest($2), unnest($3), unnest($4)",
                     [list(c) for c in zip(*columns)])
     con.execute(f"CREATE OR REPLACE TABLE _runs AS {_wide(columns)}")
-    con.execute("""CREATE OR REPLACE VIEW runs AS SELECT * REPLACE (
-        CASE WHEN status = 'running' AND ended IS NULL THEN epoch(now()) - epoch(started) ELSE duration END
-        AS duration) FROM _runs""")
+    con.execute(f"CREATE OR REPLACE VIEW runs AS {RUNS_VIEW}")
+
+
+# What a query sees as `runs`: a running run's duration grows while it runs.
+RUNS_VIEW = """SELECT * REPLACE (
+    CASE WHEN status = 'running' AND ended IS NULL THEN epoch(now()) - epoch(started) ELSE duration END
+    AS duration) FROM _runs"""
+
+
+# Key counts netted: what `_keys` rows (and a delta's, added to its base's) say together.
+_KEYS = """SELECT kind, key, type, pos, sum(runs)::BIGINT AS runs, min(seen) AS seen FROM {keys}
+           GROUP BY kind, key, type, pos HAVING sum(runs) > 0"""
+
+
+def derive_columns(con: Any, keys: str) -> list[tuple[str, str, str, str]]:
+    """The `runs` columns (kind, key, column name, SQL type) that the key counts in `keys` call
+    for: params, then metrics, each in the order the keys first appeared (oldest run first)."""
+    found = con.execute(f"""SELECT kind, key, list(DISTINCT type) FROM ({_KEYS.format(keys=keys)})
+                            GROUP BY kind, key ORDER BY kind DESC, min(seen), key""").fetchall()
+    return name_columns([(kind, key, column_type(types)) for kind, key, types in found])
+
+
+# A delta (see sync.py) holds the runs changed since its base was written, and `_gone`: every
+# run whose base rows it hides (re-read or dropped).
+DELTA_DDL = DDL + "CREATE TABLE _gone(run VARCHAR);\n"
+_RECORD_TABLES = ("_core", "_kv", "series", "_origin", "_runs")
+
+
+def layered_views(base: str, delta: str) -> list[str]:
+    """Views over catalog `base` with catalog `delta` laid on top: what one index would hold."""
+    hidden = f"run NOT IN (SELECT run FROM {delta}._gone)"
+    views = [f"CREATE VIEW {table} AS SELECT * FROM {base}.{table} WHERE {hidden} "
+             f"UNION ALL BY NAME SELECT * FROM {delta}.{table}" for table in _RECORD_TABLES]
+    return views + [
+        f"CREATE VIEW _columns AS SELECT *, rowid AS rowid FROM {base}._columns",  # its order is the rowid's
+        "CREATE VIEW _keys AS " + _KEYS.format(keys=f"(SELECT * FROM {base}._keys UNION ALL SELECT * FROM {delta}._keys)"),
+        f"""CREATE VIEW _meta AS SELECT * FROM {delta}._meta
+            UNION ALL SELECT * FROM {base}._meta WHERE key NOT IN (SELECT key FROM {delta}._meta)""",
+        "CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param'",
+        "CREATE VIEW metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric'",
+        f"CREATE VIEW runs AS {RUNS_VIEW}",
+    ]
+
+
+def write_delta_runs(con: Any, base: str, gone: list[str]) -> bool:
+    """Replace the `_runs` rows of `gone` in a delta; False when the runs now call for columns
+    other than the base's (a new key, a changed type): then only a new base will do."""
+    columns = con.execute(f"SELECT kind, key, col, type FROM {base}._columns ORDER BY rowid").fetchall()
+    wanted = derive_columns(con, f"(SELECT * FROM {base}._keys UNION ALL SELECT * FROM _keys)")
+    if sorted(wanted) != sorted(columns):  # the base's order stands (a key's first run may have gone)
+        return False
+    picked = "IN (SELECT unnest($1::VARCHAR[]))"
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                   "AND table_name = '_runs'").fetchall()[0][0]:
+        con.execute(f"DELETE FROM _runs WHERE run {picked}", [gone])
+        con.execute(f"INSERT INTO _runs {_wide(columns, picked)}", [gone])
+    else:
+        con.execute(f"CREATE TABLE _runs AS {_wide(columns, picked)}", [gone])
+    return True
 
 
 def _wide(columns: list[tuple[str, str, str, str]], runs: str | None = None) -> str:

@@ -9,6 +9,13 @@ Concurrency design (the CLI, a scheduler and the language server all sync and re
   renames it over `index.duckdb`. Readers that opened the old snapshot keep reading its
   inode; the next reader sees the new one. Writers queue on the flock, and one that
   waited re-lists the refs and usually finds nothing left to do.
+* A snapshot is a base file and, optionally, a delta beside it (`index.delta.duckdb`): the
+  runs changed since the base was written, and the base rows they hide. A small change
+  writes a new delta (a copy of the old one plus the change), so adding one run to 100k
+  copies and checkpoints a few kilobytes, not the whole index; readers lay the delta over
+  the base with views. Past `DELTA_RUNS` runs, or when the change needs columns the base
+  lacks (a new key, a wider type), the delta is folded into a new base. A delta names the
+  base it was written for and is ignored next to any other.
 * Every reader attaches the file into its own in-memory DuckDB instance. `duckdb.connect`
   of a path would share one cached instance per process, which would keep serving an old
   snapshot in a long-lived process (the language server) after a rename.
@@ -53,21 +60,30 @@ SIDECAR = "index.refs.json"  # the ref places' stat data the current snapshot ma
 PACKED = "/packed-refs"  # its key there: no sweep name holds a '/'
 RACY = "racy"
 CATALOG = "gitexp"
+DELTA = "index.delta.duckdb"
+DELTA_CATALOG = "gitexp_delta"
+DELTA_RUNS = 2000  # runs a delta may touch before the next change folds it into a new base
 
 
 def index_path(git: Git) -> Path:
     return git.gitexp_dir / INDEX
 
 
-def connect(path: Path) -> Any:
-    """A read-only connection to one snapshot with file access and settings locked down."""
+def delta_path(git: Git) -> Path:
+    return git.gitexp_dir / DELTA
+
+
+def connect(path: Path, delta: Path | None = None) -> Any:
+    """A read-only connection to one snapshot with file access and settings locked down: the
+    base at `path`, and the delta at `delta` laid over it when that delta was written for it."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
                                              "autoinstall_known_extensions": False})
     try:
         con.execute(f"ATTACH {schema.literal(str(path))} AS {CATALOG} (READ_ONLY)")
-        con.execute(f"USE {CATALOG}")
+        if delta is None or not _attach_delta(con, delta):
+            con.execute(f"USE {CATALOG}")
         con.execute("SET TimeZone = 'UTC'")  # times come back as UTC whatever the machine's zone
         con.execute("SET enable_external_access = false")
         con.execute("SET enable_progress_bar = false")  # DuckDB's bar would land over a table
@@ -78,27 +94,63 @@ def connect(path: Path) -> Any:
     return con
 
 
-def _open_current(path: Path) -> Any | None:
+def _attach_delta(con: Any, delta: Path) -> bool:
+    """Lay the delta over the attached base (views in the connection's own catalog), when it
+    is of this version and was written for this base; otherwise leave the base alone."""
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH {schema.literal(str(delta))} AS {DELTA_CATALOG} (READ_ONLY)")
+    except duckdb.Error:  # none (folded into a new base), or unreadable: the base holds everything
+        return False
+    try:
+        mine = dict(con.execute(f"SELECT key, value FROM {DELTA_CATALOG}._meta").fetchall())
+        base = dict(con.execute(f"SELECT key, value FROM {CATALOG}._meta").fetchall())
+    except duckdb.Error:
+        mine, base = {}, {}
+    if not mine or mine.get("base") != base.get("snapshot") or mine.get("version") != base.get("version"):
+        con.execute(f"DETACH {DELTA_CATALOG}")  # left over from an older base: that base's news are in this one
+        return False
+    for statement in schema.layered_views(CATALOG, DELTA_CATALOG):
+        con.execute(statement)
+    return True
+
+
+def _layered(con: Any) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = $1",
+                            [DELTA_CATALOG]).fetchall()[0][0])
+
+
+def _open_current(git: Git) -> Any | None:
     """The current snapshot, or None when it is missing, unreadable or of another version."""
     import duckdb
 
+    path = index_path(git)
     if not path.exists():
         return None
     if not stat_module.S_ISREG(path.stat().st_mode):  # a FIFO would hang DuckDB, a folder break the swap
         kind = "a folder" if path.is_dir() else "not a regular file"
         raise IndexPathError(f"{path} is {kind}; the index is a cache: remove it and it is rebuilt")
-    try:
-        con = connect(path)
-    except duckdb.Error:
-        return None
-    try:
-        version = con.execute("SELECT value FROM _meta WHERE key = 'version'").fetchall()
-    except duckdb.Error:
-        version = []
-    if version != [(schema.VERSION,)]:
-        con.close()
-        return None
-    return con
+    for _ in range(5):
+        try:
+            opened = path.stat().st_ino
+            con = connect(path, delta_path(git))
+        except (OSError, duckdb.Error):
+            return None
+        try:
+            version = con.execute("SELECT value FROM _meta WHERE key = 'version'").fetchall()
+        except duckdb.Error:
+            version = []
+        if version != [(schema.VERSION,)]:
+            con.close()
+            return None
+        try:
+            if path.stat().st_ino == opened:
+                return con
+        except OSError:
+            pass
+        con.close()  # a new base replaced this one while its delta was opened: the pair may not match
+    return None
 
 
 def list_refs(git: Git, sweeps: Iterable[str] | None = None) -> dict[RunRef, str]:
@@ -317,16 +369,95 @@ def _staged(git: Git, plan: _Plan, reconcile: Reconcile | None, folder: Path) ->
 
 def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
            dirs: dict[str, str] | None) -> None:
-    """Write the next snapshot (the current one plus `plan`, or a fresh build) and publish it.
+    """Write the next snapshot and publish it: a new delta when the change is small and fits
+    the base's columns (O(changed runs): the base is neither copied nor rewritten), else a new base."""
+    if base is not None and plan.sweeps is not None:
+        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}._gone").fetchall()[0][0] \
+            if _layered(base) else 0
+        if touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS and _write_delta(git, base, plan, reconcile, dirs):
+            return
+    _write_base(git, base, plan, reconcile, dirs)
+
+
+def _fold_delta(base: Any, plan: _Plan) -> None:
+    """Put the delta's changes into `plan`, for a new base: its runs are read again, and the
+    base rows it hid (runs since dropped) leave."""
+    commits = dict(base.execute(f"SELECT run, commit FROM {DELTA_CATALOG}._core").fetchall())
+    for (run_id,) in base.execute(f"SELECT run FROM {DELTA_CATALOG}._gone").fetchall():
+        run = RunRef(*run_id.split("/", 1))
+        if run_id in commits and run not in plan.read and run_id not in plan.drop:
+            plan.read[run] = commits[run_id]
+        elif run_id not in commits:
+            plan.drop.add(run_id)
+
+
+def _temporary(path: Path) -> Path:
+    for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a writer that died
+        stale.unlink(missing_ok=True)
+    return path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+
+
+def _write_delta(git: Git, base: Any, plan: _Plan, reconcile: Reconcile | None,
+                 dirs: dict[str, str] | None) -> bool:
+    """Publish the current delta plus `plan` as the new delta; False (nothing written) when the
+    changed runs call for other columns than the base has."""
+    import duckdb
+
+    from gitexp.record import remote
+
+    delta = delta_path(git)
+    tmp = _temporary(delta)
+    layered = _layered(base)
+    if layered:
+        shutil.copyfile(delta, tmp)
+    base_snapshot = base.execute(f"SELECT value FROM {CATALOG}._meta WHERE key = 'snapshot'").fetchall()[0][0]
+    snapshot = uuid.uuid4().hex
+    try:
+        con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
+        try:
+            con.execute("SET enable_progress_bar = false")
+            if not layered:
+                con.execute(schema.DELTA_DDL)
+            con.execute(f"ATTACH {schema.literal(str(index_path(git)))} AS {CATALOG} (READ_ONLY)")
+            con.execute("BEGIN TRANSACTION")
+            gone = sorted(plan.drop | {r.id for r in plan.read})
+            schema.forget_in_delta(con, CATALOG, gone)
+            with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
+                for paths in _staged(git, plan, reconcile, Path(folder)):
+                    schema.insert(con, paths)
+            pulled = remote.origins(git, dict(plan.read))
+            if pulled:
+                con.execute("INSERT INTO _origin SELECT unnest($1), unnest($2)",
+                            [[run.id for run in pulled], list(pulled.values())])
+            if not schema.write_delta_runs(con, CATALOG, gone):
+                con.execute("ROLLBACK")
+                return False
+            con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', ''), ('snapshot', $2), "
+                        "('base', $3)", [schema.VERSION, snapshot, base_snapshot])
+            con.execute("COMMIT")
+            con.execute(f"DETACH {CATALOG}")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, delta)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _remember_dirs(git, snapshot, dirs)
+    return True
+
+
+def _write_base(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
+                dirs: dict[str, str] | None) -> None:
+    """Write a new base (the current one plus its delta and `plan`, or a fresh build) and publish it.
 
     Records stream from one `cat-file --batch` into DuckDB a batch at a time: memory stays
     bounded by `BATCH` runs however many there are."""
     import duckdb
 
     path = index_path(git)
-    for stale in git.gitexp_dir.glob(f"{INDEX}.*.tmp"):  # left by a writer that died
-        stale.unlink(missing_ok=True)
-    tmp = path.with_name(f"{INDEX}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    if base is not None and _layered(base):
+        _fold_delta(base, plan)
+    tmp = _temporary(path)
     if base is not None:
         shutil.copyfile(path, tmp)
     full = base is None or plan.sweeps is None
@@ -360,6 +491,7 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
         finally:
             con.close()
         os.replace(tmp, path)
+        delta_path(git).unlink(missing_ok=True)  # folded in; a reader still holding it sees it no longer matches
     finally:
         tmp.unlink(missing_ok=True)
     _remember_dirs(git, snapshot, dirs)
@@ -388,7 +520,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
         from gitexp.record.recorder import reconcile
     path = index_path(git)
     dirs = ref_dirs(git)  # taken before listing: a change after it makes the next read look again
-    con = _open_current(path)
+    con = _open_current(git)
     planned: tuple[str, _Plan] | None = None
     if con is not None:
         plan = _plan(git, con, dirs, reconcile)
@@ -399,7 +531,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
         planned = (_snapshot_id(con), plan)
         con.close()
     with _locked(git):
-        base = _open_current(path)  # another writer may have moved it on while we waited
+        base = _open_current(git)  # another writer may have moved it on while we waited
         try:
             if planned and base is not None and _snapshot_id(base) == planned[0]:
                 plan = planned[1]  # nobody wrote meanwhile: what we listed is still the news
@@ -412,4 +544,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
         finally:
             if base is not None:
                 base.close()
-    return connect(path)
+    con = _open_current(git)
+    if con is None:  # only if the snapshot just written was replaced by one of another version
+        raise IndexPathError(f"{path}: the index could not be opened after it was written; remove it and it is rebuilt")
+    return con
