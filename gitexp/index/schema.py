@@ -176,7 +176,7 @@ _NON_FINITE_SQL = ", ".join(literal(word) for word in sorted(_NON_FINITE))
 _WORD = "lower(trim(e.value->>'$'))"
 # one row per param and summary metric, typed as `cell` types them
 _KV = f"""
-SELECT run, kind, e.key AS key, (row_number() OVER (PARTITION BY run, kind ORDER BY e.id) - 1)::INTEGER AS pos,
+SELECT run, kind, e.key AS key, e.id::INTEGER AS pos,
     CASE WHEN e.type = 'VARCHAR' THEN e.value->>'$' WHEN e.type = 'NULL' THEN NULL
          WHEN e.type = 'DOUBLE' THEN TRY_CAST(e.value AS DOUBLE)::VARCHAR ELSE e.value::VARCHAR END AS value,
     CASE WHEN e.type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(e.value::VARCHAR AS DOUBLE)

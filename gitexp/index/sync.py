@@ -308,7 +308,7 @@ def _locked(git: Git) -> Iterator[None]:
 
 
 BATCH = 2000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
-WRITER_MEMORY = "256MB"  # DuckDB's own cap while writing a snapshot (it spills to disk beyond it)
+WRITER_MEMORY = "192MB"  # DuckDB's own cap while writing a snapshot (it spills to disk beyond it)
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
