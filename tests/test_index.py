@@ -443,3 +443,16 @@ def test_a_delta_left_from_another_base_is_ignored(repo):
     delta_path(git).write_bytes(stale)  # a delta written for the old base
     assert rows(git, "select count(*) from runs") == [(7,)]
     assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]
+
+
+def test_a_corrupt_delta_is_replaced_by_the_next_sync(repo):
+    from gitexp.index.sync import delta_path
+
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    sync(git).close()
+    delta_path(git).write_bytes(b"not a duckdb file" * 1000)
+    assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]
+    assert rows(git, "select count(*) from runs") == [(7,)]
