@@ -49,7 +49,7 @@ from typing import Any, Iterable, Iterator
 
 from gitexp.errors import IndexPathError
 from gitexp.index import schema
-from gitexp.index.load import Reconcile, live_signature, load
+from gitexp.index.load import Loaded, Reconcile, live_signature, load
 from gitexp.record import store
 from gitexp.record.git import Git
 from gitexp.record.refs import EXPERIMENTS, RunRef
@@ -308,16 +308,19 @@ def _locked(git: Git) -> Iterator[None]:
 
 
 BATCH = 2000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
+BATCH_SERIES = 24 << 20  # ...or fewer, once their series hold this many bytes (long curves)
 WRITER_MEMORY = "192MB"  # DuckDB's own cap while writing a snapshot (it spills to disk beyond it)
 
 
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch = []
+def _batches(items: Iterator[Loaded], size: int) -> Iterator[list[Loaded]]:
+    batch: list[Loaded] = []
+    held = 0
     for item in items:
         batch.append(item)
-        if len(batch) == size:
+        held += len(item.series)
+        if len(batch) == size or held >= BATCH_SERIES:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 
