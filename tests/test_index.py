@@ -356,6 +356,17 @@ def _fresh(git) -> list[list[tuple]]:
     return _everything(git)
 
 
+def _base_and_delta(repo):
+    """6 runs in a base, a seventh (sweep0/late) in the delta over it."""
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    sync(git).close()
+    assert _snapshot(git)[1] is not None
+    return git
+
+
 def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo):
     recordgen.write(repo, recordgen.synthetic(20, sweeps=2, epochs=3))
     git = open_repo(repo)
@@ -378,19 +389,14 @@ def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo):
 
 
 def test_a_new_key_or_type_folds_the_delta_into_a_new_base(repo):
-    recordgen.write(repo, recordgen.synthetic(10, sweeps=1))
-    git = open_repo(repo)
-    sync(git).close()
-    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
-    sync(git).close()
-    base, delta = _snapshot(git)
-    assert delta is not None
+    git = _base_and_delta(repo)
+    base = _snapshot(git)[0]
     recordgen.write(repo, [Record("sweep0", "odd", {"lr": "warmup"}, {"acc": 0.3, "brand_new": 1})])
     result = run_query(git, "select * from runs")
     assert dict(zip(result.columns, result.types))["lr"] == "VARCHAR" and "brand_new" in result.columns
     new_base, new_delta = _snapshot(git)
     assert new_base != base and new_delta is None  # the delta's runs went into the new base
-    assert rows(git, "select count(*) from runs") == [(12,)]
+    assert rows(git, "select count(*) from runs") == [(8,)]
     assert _everything(git) == _fresh(git)
 
 
@@ -414,11 +420,7 @@ def test_a_delta_past_its_size_folds_into_a_new_base(repo, monkeypatch):
 
 
 def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo):
-    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
-    git = open_repo(repo)
-    sync(git).close()
-    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
-    reader = sync(git)  # base + delta
+    reader = sync(git := _base_and_delta(repo))  # base + delta
     try:
         recordgen.write(repo, [Record("sweep0", "odd", {"lr": "text"}, {"acc": 0.1})])  # forces a new base
         assert rows(git, "select count(*) from runs") == [(8,)]
@@ -431,11 +433,7 @@ def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo):
 def test_a_delta_left_from_another_base_is_ignored(repo):
     from gitexp.index.sync import delta_path
 
-    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
-    git = open_repo(repo)
-    sync(git).close()
-    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
-    sync(git).close()
+    git = _base_and_delta(repo)
     stale = delta_path(git).read_bytes()
     index_path(git).unlink()
     delta_path(git).unlink()
@@ -448,11 +446,7 @@ def test_a_delta_left_from_another_base_is_ignored(repo):
 def test_a_corrupt_delta_is_replaced_by_the_next_sync(repo):
     from gitexp.index.sync import delta_path
 
-    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
-    git = open_repo(repo)
-    sync(git).close()
-    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
-    sync(git).close()
+    git = _base_and_delta(repo)
     delta_path(git).write_bytes(b"not a duckdb file" * 1000)
     assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]
     assert rows(git, "select count(*) from runs") == [(7,)]
