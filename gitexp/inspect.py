@@ -28,6 +28,28 @@ def patch(git: Git, old: str | None, new: str, stat: bool = False, paths: list[s
     return git.run(*args)
 
 
+def changes(git: Git, old: str | None, new: str) -> list[dict[str, str]]:
+    """The files that differ between two trees, each with its patch, from one `git diff-tree`
+    (its raw entries, NUL-separated, then the patch): one process where name_status + patch
+    took two. Sections are paired with files in order; when they cannot be paired safely (a
+    patch line that looks like a header), each file gets its own `git diff`."""
+    out = git.run("diff-tree", "-r", "-z", "--no-renames", "--patch-with-raw", old or _EMPTY_TREE, new,
+                  "--", ".", ":(exclude).gitexp")
+    raw, _, text = out.partition("\0\0")
+    parts = [p for p in raw.split("\0") if p]
+    files = [{"path": parts[i + 1], "status": parts[i].split()[-1]} for i in range(0, len(parts) - 1, 2)]
+    sections = ["diff --git " + part for part in text.split("\ndiff --git ")]
+    if text.startswith("diff --git "):
+        sections[0] = sections[0][len("diff --git "):]
+    if len(sections) == len(files) and text:
+        for entry, section in zip(files, sections):
+            entry["patch"] = section if section.endswith("\n") else section + "\n"
+    else:
+        for entry in files:
+            entry["patch"] = patch(git, old, new, paths=[entry["path"]])
+    return files
+
+
 def _tree(commit: str) -> str:
     return f"{commit}^{{tree}}"
 
@@ -86,20 +108,12 @@ def _rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def diff(git: Git, text_a: str, text_b: str, with_patch: bool = True) -> dict[str, Any]:
-    a, b = load_one(git, text_a), load_one(git, text_b)
-    files = name_status(git, _tree(a.snapshot), _tree(b.snapshot))
-    if with_patch:
-        # one `git diff` for all files; its sections come in the same order as name_status
-        text = patch(git, _tree(a.snapshot), _tree(b.snapshot))
-        sections = ["diff --git " + part for part in text.split("\ndiff --git ")]
-        if text.startswith("diff --git "):
-            sections[0] = sections[0][len("diff --git "):]
-        if len(sections) == len(files):
-            for entry, section in zip(files, sections):
-                entry["patch"] = section if section.endswith("\n") else section + "\n"
-        else:  # cannot pair them safely (a patch line that looks like a header): one diff per file
-            for entry in files:
-                entry["patch"] = patch(git, _tree(a.snapshot), _tree(b.snapshot), paths=[entry["path"]])
+    """Two runs side by side: two git processes whatever the number of runs (one `cat-file
+    --batch` for both records, one `diff-tree` for the files and their patches)."""
+    with git.cat_file() as cat:
+        a, b = load_one(git, text_a, cat), load_one(git, text_b, cat)
+    old, new = _tree(a.snapshot), _tree(b.snapshot)
+    files = changes(git, old, new) if with_patch else name_status(git, old, new)
     return {
         "a": a.id, "b": b.id, "snapshot_a": a.snapshot, "snapshot_b": b.snapshot,
         "status": {"a": a.status, "b": b.status},
@@ -110,7 +124,8 @@ def diff(git: Git, text_a: str, text_b: str, with_patch: bool = True) -> dict[st
 def compare(git: Git, texts: list[str]) -> dict[str, Any]:
     """Two or more runs side by side: each param and metric with one value per run (`changed`
     when they are not all equal), and each run's code against the first run's."""
-    runs = [load_one(git, text) for text in texts]
+    with git.cat_file() as cat:
+        runs = [load_one(git, text, cat) for text in texts]
 
     def rows(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys: list[str] = []

@@ -81,3 +81,31 @@ def test_a_terminal_still_gets_styles(two_runs):
     assert "\x1b[1m" in screen and "s/lr0.1" in screen  # bold labels, as rich draws them
     data = json.loads(two_runs.gitexp("show", "s/lr0.1", "--json").stdout)
     assert data["status"] == "completed"
+
+
+def test_diff_of_two_runs_costs_two_git_processes_and_pairs_every_patch(repo, monkeypatch):
+    from gitexp import inspect
+    from gitexp.record.git import Git, open_repo
+
+    repo.write("gone.py", "x = 1\n")
+    repo.commit("base", **{"s.yml": "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n"})
+    repo.gitexp("run", "s.yml", "--name", "before")
+    (repo.path / "gone.py").unlink()
+    repo.write("train.py", (repo.path / "train.py").read_text() + "print('changed')\n")
+    repo.write("a new file.txt", "with a space\n")
+    repo.write("blob.bin", b"\x00\x01binary\x00")
+    repo.gitexp("run", "s.yml", "--name", "after")
+    git = open_repo(repo.path)
+    calls = []
+    call, spawn = Git.call, Git.spawn
+    monkeypatch.setattr(Git, "call", lambda self, *args, **kw: calls.append(args[0]) or call(self, *args, **kw))
+    monkeypatch.setattr(Git, "spawn", lambda self, *args: calls.append(args[0]) or spawn(self, *args))
+    data = inspect.diff(git, "before/lr0.1", "after/lr0.1")
+    assert calls == ["cat-file", "diff-tree"]  # one process for both records, one for files and patches
+    monkeypatch.undo()
+    a, b = f"{data['snapshot_a']}^{{tree}}", f"{data['snapshot_b']}^{{tree}}"
+    assert [(f["path"], f["status"]) for f in data["files"]] == [
+        ("a new file.txt", "A"), ("blob.bin", "A"), ("gone.py", "D"), ("train.py", "M")]
+    for entry in data["files"]:
+        assert entry["patch"] == repo.git("diff", "--no-color", "--no-ext-diff", a, b, "--", entry["path"])
+    assert "Binary files" in data["files"][1]["patch"] and "+print('changed')" in data["files"][3]["patch"]

@@ -6,9 +6,11 @@ run whose scheduler died reads as `lost` everywhere, and a bare sweep name means
 
 from __future__ import annotations
 
+import contextlib
+
 from gitexp.errors import GitexpError, RunRecordError
 from gitexp.record import recorder, store
-from gitexp.record.git import Git
+from gitexp.record.git import CatFile, Git
 from gitexp.record.refs import RunRef
 
 
@@ -22,9 +24,10 @@ def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
     return runs
 
 
-def load_one(git: Git, text: str) -> store.Run:
-    """One run, read through one `cat-file --batch` process (its ref, its parent, its files)."""
-    with git.cat_file() as cat:
+def load_one(git: Git, text: str, cat: CatFile | None = None) -> store.Run:
+    """One run, read through one `cat-file --batch` process (its ref, its parent, its files);
+    `cat`: one already open, so the runs of a `diff` share a process."""
+    with contextlib.nullcontext(cat) if cat is not None else git.cat_file() as cat:
         ref, commit = store.resolve(git, text, cat=cat)
         if cat.object_id(f"{commit}^1^{{commit}}") is None:
             raise RunRecordError(f"{ref.id}: not a run record (the ref points at {commit[:12]}, "
