@@ -349,7 +349,7 @@ def layered_views(base: str, delta: str) -> list[str]:
     """Views over catalog `base` with catalog `delta` laid on top: what one index would hold."""
     hidden = f"run NOT IN (SELECT run FROM {delta}._gone)"
     views = [f"CREATE VIEW {table} AS SELECT * FROM {base}.{table} WHERE {hidden} "
-             f"UNION ALL BY NAME SELECT * FROM {delta}.{table}" for table in _RECORD_TABLES]
+             f"UNION ALL SELECT * FROM {delta}.{table}" for table in _RECORD_TABLES]
     return views + [
         f"CREATE VIEW _columns AS SELECT *, rowid AS rowid FROM {base}._columns",  # its order is the rowid's
         "CREATE VIEW _keys AS " + _KEYS.format(keys=f"(SELECT * FROM {base}._keys UNION ALL SELECT * FROM {delta}._keys)"),
