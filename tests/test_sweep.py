@@ -32,6 +32,17 @@ def test_golden(case):
     assert len({r.name for r in sweep.runs}) == len(sweep.runs)
 
 
+@pytest.mark.parametrize("case", sorted(p.stem for p in GOLDEN.glob("hydra_*.yml")))
+def test_golden_hydra_without_hydra_core(case, monkeypatch):
+    """gitexp's own grammar (used when hydra-core is absent) writes the same lines as hydra-core."""
+    from gitexp.sweep import hydra_core
+
+    monkeypatch.setattr(hydra_core, "available", lambda: False)
+    sweep = load_sweep(GOLDEN / f"{case}.yml")
+    lines = [c for run in sweep.runs for c in run.render(f"/logs/{run.name}", time="T")]
+    assert lines == (GOLDEN / f"{case}.expected").read_text().splitlines()
+
+
 def write(tmp_path: Path, text: str, name: str = "sweep.yml") -> Path:
     path = tmp_path / name
     path.write_text(text)

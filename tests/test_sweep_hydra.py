@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitexp.sweep.hydra import Dist, OverrideError, Sweep, parse_override, render_arg
+from gitexp.sweep.hydra import Dist, OverrideError, Quoted, Sweep, parse_override, quote_string, render_arg
 
 
 def values(text, groups=None):
@@ -21,8 +21,10 @@ def values(text, groups=None):
     ("x=[1,a,[2]]", [1, "a", [2]]), ("x={a:1,b:[x]}", {"a": 1, "b": ["x"]}),
     ("num=range(0,5)", [0, 1, 2, 3, 4]), ("num=range(0,5,2)", [0, 2, 4]),
     ("num=range(0,10,3.3)", [0.0, 3.3, 6.6, 9.9]), ("num=range(5,0,-2)", [5, 3, 1]),
-    ("num=range(0,2.1,0.7)", [0.0, 0.7, 1.4]),  # exact decimal steps: 2.1 is not < 2.1
-    ("num=range(0.1,0.4,0.1)", [0.1, 0.2, 0.3]),
+    ("num=range(0,2.1,0.7)", [0.0, 0.7, 1.4, 2.1]),  # Hydra's binary sums: 2.0999.. < 2.1000..
+    ("num=range(0.1,0.4,0.1)", [0.1, 0.2, 0.30000000000000004, 0.4]),
+    ("num=range(0,1,0.1)", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7000000000000001, 0.8, 0.9]),
+    ("x='a\\b'", "a\\b"), ("x='it\\'s'", "it's"), ("x='a\\\\'", "a\\"),
     ("x=sort(1,3,2)", [1, 2, 3]), ("x=sort(1,3,2,reverse=true)", [3, 2, 1]),
     ("x=sort([3,1])", [1, 3]), ("x=sort(range(3,0,-1))", [1, 2, 3]), ("x=sort(1)", 1),
     ("x=int(3.14)", 3), ("x=float(range(1,3))", [1.0, 2.0]), ("x=str(10)", "10"), ("x=bool(0)", False),
@@ -30,7 +32,7 @@ def values(text, groups=None):
 ])
 def test_values(text, expected):
     got = values(text)
-    assert got == expected and type(got) is type(expected)
+    assert got == expected and (type(got) is type(expected) or type(expected) is str and isinstance(got, str))
 
 
 def test_glob_over_groups():
@@ -69,4 +71,17 @@ def test_render_arg_matches_hydra_and_the_shell():
     assert render_arg("", "flag", True) == "flag=True"  # Hydra writes str(True)
     assert render_arg("", "x", None) == "x=null"
     assert render_arg("+", "tags", ["a", "b c"]) == "'+tags=[a,b\\ c]'"
-    assert render_arg("~", "k", None) == "'~k'"
+    assert render_arg("~", "k", None) == "'~k=null'"  # what BasicSweeper gives a job for `~k`
+    assert render_arg("", "name", Quoted("a b")) == "\"name='a b'\""  # quoted as it was written
+
+
+
+@pytest.mark.parametrize("text", ["a b", "it's", "a\\", "a\\'b", "\\\\'", "x\\\\", "q\"q", "", "'"])
+def test_quoted_strings_are_written_back_as_hydra_writes_them(text):
+    pytest.importorskip("hydra")
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Quote, QuotedString
+
+    assert quote_string(text) == QuotedString(text, Quote.single).with_quotes()
+    assert OverridesParser.create().parse_override(f"x={quote_string(text)}").value() == text
+    assert values(f"x={quote_string(text)}") == text  # and the fallback reads it back the same

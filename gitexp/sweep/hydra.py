@@ -1,5 +1,6 @@
 """Hydra's override grammar (`key=value` strings), parsed and expanded the way Hydra's
-basic sweeper does, without needing Hydra installed.
+basic sweeper does, without needing Hydra installed: the fallback for `hydra_core`, which runs
+hydra-core's own parser and sweeper whenever hydra-core is importable (see `hydra_core.override_axis`).
 
 Supported: `k=v`, `+k=v`, `++k=v`, `~k`; simple sweeps `k=a,b,c`; `choice()`, `range([start,]
 stop[,step])`, `glob(include[,exclude])` over the app's config group options (`hydra_app`), `sort()`,
@@ -8,9 +9,10 @@ stop[,step])`, `glob(include[,exclude])` over the app's config group options (`h
 `randint(a,b)` (a <= n <= b; not Hydra's) and Hydra's `interval(a,b)` for random search. Primitive typing follows Hydra's lexer:
 one INT / FLOAT / BOOL / NULL token is typed, anything else is a string.
 
-Deliberate differences, both for reproducibility: float ranges step in exact decimal
-arithmetic on the numbers as written (Hydra converts the binary float to Decimal, which
-can add or drop an end point), and `shuffle()` is seeded by the override's text.
+Float ranges step as Hydra's FloatRange does (the binary floats converted to Decimal and
+added up: `range(0,1,0.1)` has 0.30000000000000004), quoted strings are written back quoted,
+as Hydra writes them. One deliberate difference, the same with hydra-core: `shuffle()` is
+seeded by the override's text, so a dry run lists the order the real run uses.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _ESC = "\\()[]{}:=, \t"
 _INT = re.compile(r"[+-]?(0|[1-9](_?[0-9])*)")
 _FLOAT = re.compile(r"[+-]?((([0-9](_?[0-9])*)?\.[0-9](_?[0-9])*|[0-9](_?[0-9])*\.)([eE][+-]?[0-9]+)?"
                     r"|[0-9](_?[0-9])*[eE][+-]?[0-9]+|[Ii][Nn][Ff]|[Nn][Aa][Nn])")
+_BACKSLASHES = re.compile(r"\\*")
 _KEY = re.compile(r"[\w$][\w$./@-]*")
 _FUNC = re.compile(r"([A-Za-z_][\w]*)\s*\(")
 _ARGNAME = re.compile(r"\s*([A-Za-z_][\w]*)\s*=(?!=)")
@@ -45,6 +48,25 @@ class OverrideError(Exception):
 @dataclass
 class Sweep:
     values: list
+
+
+class Quoted(str):
+    """A string that was quoted in the override: Hydra writes it back quoted (`'a b'`)."""
+
+    quote = "'"
+
+    def __new__(cls, text: str, quote: str = "'"):
+        self = super().__new__(cls, text)
+        self.quote = quote
+        return self
+
+
+def quote_string(text: str, quote: str = "'") -> str:
+    """Hydra's QuotedString.with_quotes: backslashes before a quote (the closing one included)
+    are doubled, the quote itself escaped; any other backslash stays as it is."""
+    body = re.sub(r"(\\*)" + quote, lambda m: m.group(1) * 2 + "\\" + quote, text)
+    trailing = len(body) - len(body.rstrip("\\"))
+    return quote + body + "\\" * trailing + quote
 
 
 @dataclass
@@ -71,8 +93,12 @@ def parse_override(text: str, groups: dict | None = None) -> Override:
     return Override(prefix, key.group(), value)
 
 
+GITEXP_ONLY = re.compile(r"\b(uniform|loguniform|randint)\s*\(")  # ranges Hydra does not know
+
+
 def override_axis(text: str, start: Span, groups: dict, diags: Diagnostics, style: str = "hydra") -> Axis | None:
-    """An Axis for one override string, or a diagnostic pointing into the string."""
+    """An Axis for one override string, or a diagnostic pointing into the string (callers go
+    through `hydra_core.override_axis`, which uses hydra-core itself where it can)."""
     try:
         override = parse_override(text, groups)
     except OverrideError as exc:
@@ -97,6 +123,8 @@ def value_str(value) -> str:
         return "[" + ",".join(value_str(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{value_str(k)}:{value_str(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Quoted):
+        return quote_string(value, value.quote)
     if isinstance(value, str):
         out = value.replace("\\", "\\\\")
         for char in _ESC[1:]:
@@ -105,11 +133,23 @@ def value_str(value) -> str:
     return str(value)
 
 
-def render_arg(prefix: str, key: str, value) -> str:
-    """One `key=value` argument for a Hydra app, quoted for the shell when needed."""
-    if prefix == "~" and value is None:
-        return shlex.quote(f"~{key}")
-    return shlex.quote(f"{prefix}{key}={value_str(value)}")
+def value_key(value) -> tuple:
+    """How `Axis.texts` finds a value's text: equal values of different types (1, 1.0, True) differ."""
+    return type(value).__name__, repr(value)
+
+
+def render_arg(prefix: str, key: str, value, texts: dict | None = None) -> str:
+    """One `key=value` argument for a Hydra app, quoted for the shell when needed: the text
+    BasicSweeper gives the job (`~k` becomes `~k=null`, as in Hydra's `-m`)."""
+    text = (texts or {}).get(value_key(value))
+    return shell_word(f"{prefix}{key}={value_str(value) if text is None else text}")
+
+
+def shell_word(text: str) -> str:
+    """shlex.quote, but `"name='a b'"` rather than `'name='"'"'a b'"'"''` where that is safe."""
+    if "'" in text and not any(c in text for c in '"$`\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 class _Parser:
@@ -159,19 +199,26 @@ class _Parser:
         return value
 
     def quoted(self, quote: str) -> str:
+        """Hydra's quoted strings: only backslashes in front of a quote escape (half of them
+        stay; an odd one escapes the quote), every other backslash is literal."""
         start, self.i = self.i, self.i + 1
         out = []
         while self.i < len(self.s):
-            char = self.s[self.i]
-            if char == "\\" and self.i + 1 < len(self.s) and self.s[self.i + 1] in (quote, "\\"):
-                out.append(self.s[self.i + 1])
-                self.i += 2
-            elif char == quote:
-                self.i += 1
-                return "".join(out)
-            else:
-                out.append(char)
-                self.i += 1
+            run = _BACKSLASHES.match(self.s, self.i).end() - self.i
+            after = self.s[self.i + run:self.i + run + 1]
+            if run and after != quote:
+                out.append(self.s[self.i:self.i + run])
+                self.i += run
+                continue
+            if after == quote:
+                out.append("\\" * (run // 2))
+                self.i += run + 1
+                if run % 2:
+                    out.append(quote)
+                    continue
+                return Quoted("".join(out), quote)
+            out.append(self.s[self.i])
+            self.i += 1
         self.fail("unterminated quoted string", start, len(self.s) - start)
 
     def listing(self) -> list:
@@ -299,10 +346,10 @@ def _range(start, stop=None, step=1) -> Sweep:
         raise ValueError("step must not be zero")
     if all(isinstance(v, int) for v in (start, stop, step)):
         values = range(start, stop, step)
-        _check_range_size(len(values))  # counted before anything is built
+        check_range_size(len(values))  # counted before anything is built
         return Sweep(list(values))
-    cur, end, inc = (Decimal(repr(float(v))) for v in (start, stop, step))
-    _check_range_size(max(0, math.ceil((end - cur) / inc)))
+    cur, end, inc = (Decimal(float(v)) for v in (start, stop, step))  # Hydra's FloatRange
+    check_range_size(max(0, math.ceil((end - cur) / inc)))
     out = []
     while (cur < end) if inc > 0 else (cur > end):
         out.append(float(cur))
@@ -313,7 +360,7 @@ def _range(start, stop=None, step=1) -> Sweep:
 MAX_RANGE = 1_000_000  # the most runs any sweep may have (load.HARD_LIMIT)
 
 
-def _check_range_size(count: int) -> None:
+def check_range_size(count: int) -> None:
     if count > MAX_RANGE:
         raise ValueError(f"range has {count:,} values, more than gitexp's limit of {MAX_RANGE:,}")
 
@@ -414,4 +461,4 @@ def _call(name: str, args: list, kwargs: dict, parser: _Parser):
         return Dist("randint", low, high)
     if name == "loguniform" and low <= 0:
         raise ValueError("loguniform needs positive bounds")
-    return Dist("loguniform" if name == "loguniform" else "uniform", float(low), float(high))
+    return Dist("loguniform" if name == "loguniform" else "uniform", float(low), float(high), name == "interval")

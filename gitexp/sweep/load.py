@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from gitexp.errors import SweepError
@@ -165,10 +166,10 @@ def _apply_sweeps(plan: Plan, overrides, diags: Diagnostics) -> None:
     hydra_like = plan.kind == "hydra" or any(a.style == "hydra" for b in plan.blocks for a in b.axes)
     style = "param" if plan.kind == "mlrunner" else "hydra" if hydra_like else "flag"
     for text in overrides:
-        from gitexp.sweep import hydra  # Hydra's grammar is loaded only when a sweep uses it
+        from gitexp.sweep import hydra_core  # Hydra's grammar is loaded only when a sweep uses it
 
         groups = plan.groups if plan.groups is not None else plan.options.get("groups", {})
-        axis = hydra.override_axis(text, text_span("--sweep", text), groups, diags, style)
+        axis = hydra_core.override_axis(text, text_span("--sweep", text), groups, diags, style)
         if axis is not None:
             _put(plan, axis)
 
@@ -177,11 +178,10 @@ def _put(plan: Plan, axis: Axis) -> None:
     for block in plan.blocks:
         for i, old in enumerate(block.axes):
             if old.key == axis.key:
-                block.axes[i] = Axis(axis.key, axis.values, axis.span, old.style if axis.style != "hydra"
-                                     else axis.style, axis.dist, axis.prefix)
+                block.axes[i] = replace(axis, style=old.style if axis.style != "hydra" else axis.style)
                 break
         else:
-            block.axes.append(Axis(axis.key, axis.values, axis.span, axis.style, axis.dist, axis.prefix))
+            block.axes.append(replace(axis))
 
 
 def _size_ok(plan, diags, strict, sample, max_runs, allow_large, file) -> bool:

@@ -25,6 +25,7 @@ class Dist:
     kind: str  # "uniform" | "loguniform" | "randint" (both ends included, as random.randint)
     low: float
     high: float
+    interval: bool = field(default=False, compare=False)  # written as Hydra's interval()
 
     def draw(self, rng: random.Random) -> float:
         if self.kind == "randint":
@@ -67,6 +68,7 @@ class Axis:
     style: str = "flag"  # "flag": --k v (runx) | "hydra": k=v | "param": filled by a template
     dist: Dist | None = None
     prefix: str = ""  # Hydra's +, ++ or ~ in front of the key
+    texts: dict | None = None  # hydra.value_key(value) -> the exact text Hydra's sweeper gives the job
 
 
 @dataclass
@@ -119,8 +121,11 @@ def combinations(plan: Plan, diags: Diagnostics, sample: int | None, seed: int):
     continuous = [a for b in plan.blocks for a in b.axes if a.dist is not None]
     if sample is None:
         for axis in continuous:
-            diags.error(axis.span, f"{axis.key}: {axis.dist.kind}() needs random search (--sample N) "
-                                   f"or a SEARCH section")
+            name = "interval" if axis.dist.interval else axis.dist.kind
+            hydra = "; Hydra's -m: BasicSweeper does not support sweep type : INTERVAL_SWEEP" \
+                if axis.dist.interval else ""
+            diags.error(axis.span, f"{axis.key}: {name}() needs random search (--sample N) "
+                                   f"or a SEARCH section{hydra}")
         if continuous:
             return
         for block in plan.blocks:

@@ -91,7 +91,7 @@ class RunxBuilder:
             if axis is not None and axis.style == "hydra":
                 from gitexp.sweep import hydra  # only Hydra-style sweeps need its grammar
 
-                args += render_flags(flags) + hydra.render_arg(axis.prefix, key, value) + " "
+                args += render_flags(flags) + hydra.render_arg(axis.prefix, key, value, axis.texts) + " "
                 flags = {}
             else:
                 flags[key] = value
@@ -246,12 +246,21 @@ def _overrides(doc: Doc, value: Y, groups: dict, diags: Diagnostics) -> list[Axi
             diags.error(item.span, "OVERRIDES: each item must be a string such as 'lr=0.1,0.01'")
             continue
         start = item.span.at(1 if item.quoted else 0)
-        from gitexp.sweep import hydra
+        from gitexp.sweep import hydra_core
 
-        axis = hydra.override_axis(item.value, start, groups, diags)
+        axis = hydra_core.override_axis(item.value, start, groups, diags)
         if axis is not None:
             axes.append(axis)
-    return axes
+    return _last_wins(axes)
+
+
+def _last_wins(axes: list[Axis]) -> list[Axis]:
+    """BasicSweeper keeps overrides in an ordered dict by `prefix+key`: a repeated key keeps
+    its first place and takes its last value (one job for `a=1,2 a=3`, not two alike)."""
+    merged: dict[str, Axis] = {}
+    for axis in axes:
+        merged[axis.prefix + axis.key] = axis
+    return list(merged.values())
 
 
 def _settings(doc: Doc, top, options: dict, resources: dict, diags: Diagnostics) -> None:
