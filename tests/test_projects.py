@@ -100,6 +100,24 @@ def test_hydra_app_runs_each_job_in_its_own_folder_and_nothing_lands_in_the_work
 
 
 @needs_hydra
+@pytest.mark.slow
+def test_hydra_run_dir_survives_a_comma_and_a_space_in_the_path(tmp_path):
+    """The run folder reaches Hydra as one quoted value: `a, b` unquoted would be a sweep."""
+    weird = tmp_path / "my, projects [v2]"
+    weird.mkdir()
+    repo = project(weird, "hydra_app")
+    repo.gitexp("run", "sweep.yml", "--name", "odd", "--only", "db=mysql", "--only", "seed=0",
+                "--only", "lr=0.1", timeout=120)
+    run, = [ref.split("/", 2)[2] for ref in repo.refs()]
+    record = info(repo, run)
+    assert record["status"] == "completed", repo.show(f"refs/experiments/{run}:.gitexp/output.log")
+    folder = Path(record["logdir"])
+    assert ", " in str(folder) and (folder / ".hydra" / "overrides.yaml").is_file()
+    assert metrics(repo, run)["loss"] == pytest.approx(0.1 / 1 / 2)
+    assert untracked(repo) == []
+
+
+@needs_hydra
 def test_unknown_hydra_group_is_one_line_naming_the_folders_searched_and_the_groups(tmp_path):
     repo = project(tmp_path, "hydra_app")
     proc = repo.gitexp("run", "sweep.yml", "--sweep", "dbx=glob(*)", check=False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitexp.sweep.hydra import Dist, OverrideError, Quoted, Sweep, parse_override, quote_string, render_arg
+from gitexp.sweep.hydra import Dist, OverrideError, Quoted, Sweep, parse_override, render_arg
+from gitexp.sweep.model import hydra_path, hydra_quote
 
 
 def values(text, groups=None):
@@ -82,6 +83,18 @@ def test_quoted_strings_are_written_back_as_hydra_writes_them(text):
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import Quote, QuotedString
 
-    assert quote_string(text) == QuotedString(text, Quote.single).with_quotes()
-    assert OverridesParser.create().parse_override(f"x={quote_string(text)}").value() == text
-    assert values(f"x={quote_string(text)}") == text  # and the fallback reads it back the same
+    assert hydra_quote(text) == QuotedString(text, Quote.single).with_quotes()
+    assert OverridesParser.create().parse_override(f"x={hydra_quote(text)}").value() == text
+    assert values(f"x={hydra_quote(text)}") == text  # and the fallback reads it back the same
+
+
+@pytest.mark.parametrize("path", ["/tmp/plain/run-1", "/tmp/a, b/run", "/tmp/x=y/[1]", "/tmp/it's/{a:b}",
+                                  "/tmp/q\"uote/back\\slash\\", "/tmp/tab\there"])
+def test_run_folder_is_one_value_of_hydras_grammar(path):
+    pytest.importorskip("hydra")
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    override = OverridesParser.create().parse_override(f"hydra.run.dir={hydra_path(path)}")
+    assert not override.is_sweep_override() and override.value() == path
+    assert hydra_path(path) == path or "," in path or " " in path or "=" in path or "[" in path or "'" in path \
+        or '"' in path or "\t" in path

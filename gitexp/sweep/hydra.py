@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from gitexp.sweep.diagnostics import Diagnostics, Span, did_you_mean
+from gitexp.sweep.model import hydra_quote, shell_word
 from gitexp.sweep.plan import Axis, Dist
 
 _ESC = "\\()[]{}:=, \t"
@@ -59,14 +60,6 @@ class Quoted(str):
         self = super().__new__(cls, text)
         self.quote = quote
         return self
-
-
-def quote_string(text: str, quote: str = "'") -> str:
-    """Hydra's QuotedString.with_quotes: backslashes before a quote (the closing one included)
-    are doubled, the quote itself escaped; any other backslash stays as it is."""
-    body = re.sub(r"(\\*)" + quote, lambda m: m.group(1) * 2 + "\\" + quote, text)
-    trailing = len(body) - len(body.rstrip("\\"))
-    return quote + body + "\\" * trailing + quote
 
 
 @dataclass
@@ -124,7 +117,7 @@ def value_str(value) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(f"{value_str(k)}:{value_str(v)}" for k, v in value.items()) + "}"
     if isinstance(value, Quoted):
-        return quote_string(value, value.quote)
+        return hydra_quote(value, value.quote)
     if isinstance(value, str):
         out = value.replace("\\", "\\\\")
         for char in _ESC[1:]:
@@ -143,13 +136,6 @@ def render_arg(prefix: str, key: str, value, texts: dict | None = None) -> str:
     BasicSweeper gives the job (`~k` becomes `~k=null`, as in Hydra's `-m`)."""
     text = (texts or {}).get(value_key(value))
     return shell_word(f"{prefix}{key}={value_str(value) if text is None else text}")
-
-
-def shell_word(text: str) -> str:
-    """shlex.quote, but `"name='a b'"` rather than `'name='"'"'a b'"'"''` where that is safe."""
-    if "'" in text and not any(c in text for c in '"$`\\!'):
-        return f'"{text}"'
-    return shlex.quote(text)
 
 
 class _Parser:

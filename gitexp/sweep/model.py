@@ -17,6 +17,7 @@ from typing import Any
 # Placeholders a command template may still hold; `RunSpec.render` fills them per run.
 LOGDIR = "LOGDIR"  # runx: replaced verbatim; gitexp quotes only a path that needs it
 RESERVED = ("{_output}", "{_name}", "{_time}")  # mlrunner: replaced shell-quoted, as mlrunner does
+HYDRA_LOGDIR = "{_hydra_logdir}"  # the run folder as a value of Hydra's grammar (`hydra.run.dir=...`)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,32 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+_HYDRA_SPECIAL = re.compile(r"[\\()\[\]{}:=,\s'\"]")
+
+
+def hydra_path(path: str) -> str:
+    """A path as one value of Hydra's override grammar: as is when it can be, else quoted as
+    Hydra quotes (`'/tmp/a, b'`: a bare comma would make a sweep, a space or `=` an error)."""
+    if not _HYDRA_SPECIAL.search(path):
+        return path
+    return hydra_quote(path)
+
+
+def hydra_quote(text: str, quote: str = "'") -> str:
+    """Hydra's QuotedString.with_quotes: backslashes before a quote (the closing one included)
+    are doubled, the quote itself escaped; any other backslash stays as it is."""
+    body = re.sub(r"(\\*)" + quote, lambda m: m.group(1) * 2 + "\\" + quote, text)
+    trailing = len(body) - len(body.rstrip("\\"))
+    return quote + body + "\\" * trailing + quote
+
+
+def shell_word(text: str) -> str:
+    """shlex.quote, but `"name='a b'"` rather than `'name='"'"'a b'"'"''` where that is safe."""
+    if "'" in text and not any(c in text for c in '"$`\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 _LOGDIR_TOKEN = re.compile(r"(?<![\w${])" + LOGDIR + r"(?![\w}])")
@@ -55,6 +82,8 @@ class RunSpec:
         for command in self.commands:
             for placeholder, value in fills.items():
                 command = command.replace(placeholder, shlex.quote(value))
+            if HYDRA_LOGDIR in command:  # quoted for Hydra's grammar first: a comma would make a sweep
+                command = command.replace(HYDRA_LOGDIR, shell_word(hydra_path(logdir)))
             # the LOGDIR token only (not $LOGDIR or MYLOGDIR); quoted when the path needs it
             out.append(_LOGDIR_TOKEN.sub(lambda _: shlex.quote(logdir), command))
         return tuple(out)

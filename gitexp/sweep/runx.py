@@ -25,6 +25,7 @@ from gitexp.errors import SweepError
 from gitexp.sweep import metrics
 from gitexp.sweep.diagnostics import Diagnostics, Span, did_you_mean
 from gitexp.sweep.hydra_app import Groups, find_app
+from gitexp.sweep.model import HYDRA_LOGDIR
 from gitexp.sweep.scripts import locate
 from gitexp.sweep.plan import Axis, Block, Draft, Plan
 from gitexp.sweep.yamlfile import Doc, Y, compose, read_input_file
@@ -97,7 +98,7 @@ class RunxBuilder:
                 flags[key] = value
         args += render_flags(flags)
         if self.hydra_run_dir:
-            args += "hydra.run.dir=LOGDIR"
+            args += "hydra.run.dir=" + HYDRA_LOGDIR
         return Draft(params, ((self.cmd + " " + args).rstrip(),), resources, tag, block)
 
 
