@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import recordgen
+from gitexp.errors import QueryError
 from gitexp.index import index_path, list_runs, list_sweeps, run_query, sweep_table, sync
 from gitexp.index.schema import name_columns
 from gitexp.record import model as record
@@ -450,3 +451,15 @@ def test_a_corrupt_delta_is_replaced_by_the_next_sync(repo):
     delta_path(git).write_bytes(b"not a duckdb file" * 1000)
     assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]
     assert rows(git, "select count(*) from runs") == [(7,)]
+
+
+def test_sort_key_resolves_a_unique_suffix_after_a_slash(repo):
+    recordgen.write(repo, [Record("sw", n, {"lr": lr}, {"val/acc": acc, "train/loss": 1.0, "val/loss": 2.0})
+                           for n, lr, acc in (("a", 0.1, 9.0), ("b", 0.2, 10.0))])
+    git = open_repo(repo)
+    assert [row[0] for row in sweep_table(git, "sw", sort="acc").rows] == ["b", "a"]  # acc: val/acc
+    assert [r["run"] for r in list_runs(git, sort="acc")[1]] == ["sw/b", "sw/a"]
+    with pytest.raises(QueryError, match=r"several keys end in '/loss': did you mean train/loss or val/loss\?"):
+        sweep_table(git, "sw", sort="loss")
+    with pytest.raises(QueryError, match="no run field, param or metric has that name"):
+        sweep_table(git, "sw", sort="cc")  # a suffix counts only after a '/'

@@ -17,14 +17,22 @@ _TIMES = ("created", "started", "ended")
 
 
 def _sort_column(con: Any, sort: str) -> str:
-    """The `runs` column for a sort key: a fixed column, a metric, a param (metric first)."""
+    """The `runs` column for a sort key: a fixed column, a metric, a param (metric first).
+    A name no key has may end one after a `/`: `acc` sorts by `val/acc` when that is the only
+    metric (or param) ending in `/acc`, as runx's sumx shows it; several are named, not guessed."""
     if sort.lower() in schema.FIXED:
         return schema.ident(sort.lower())
-    found = con.execute("""SELECT col FROM _columns WHERE key = $1 OR col = $1
+    found = con.execute("""SELECT key, col FROM _columns WHERE key = $1 OR col = $1
                            ORDER BY col = $1 DESC, kind = 'metric' DESC LIMIT 1""", [sort]).fetchall()
     if not found:
+        found = con.execute("""SELECT DISTINCT key, col, kind = 'metric' AS metric FROM _columns
+                               WHERE ends_with(key, '/' || $1) ORDER BY metric DESC, key""", [sort]).fetchall()
+        if len({row[0] for row in found}) > 1:
+            names = " or ".join(dict.fromkeys(row[0] for row in found))
+            raise QueryError(f"cannot sort by {sort!r}: several keys end in '/{sort}': did you mean {names}?")
+    if not found:
         raise QueryError(f"cannot sort by {sort!r}: no run field, param or metric has that name")
-    return schema.ident(found[0][0])
+    return schema.ident(found[0][1])
 
 
 def list_runs(git: Git, sweep: str | None = None, sort: str | None = None, descending: bool = True,
