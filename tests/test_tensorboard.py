@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gitexp.record import model as record
-from gitexp.track.tensorboard import MIRROR_SUFFIX, EventWriter, Ingest
+from gitexp.track.tensorboard import MIRROR_SUFFIX, EventWriter, Ingest, WorkspaceScan
 
 
 def points(run_dir: Path) -> list[tuple[str, int, float]]:
@@ -46,6 +47,40 @@ def test_simple_value_events_are_ingested_and_gitexps_own_files_skipped(tmp_path
         skipped.close()
     assert Ingest(tmp_path).poll() == 1
     assert points(tmp_path) == [("acc", 10, 0.75)]
+
+
+def test_workspace_scan_lists_again_only_the_folders_that_changed(tmp_path, monkeypatch):
+    for i in range(3):
+        (tmp_path / f"pkg{i}").mkdir()
+        (tmp_path / f"pkg{i}" / "mod.py").write_text("pass\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "events.out.tfevents.1.h.1.0").write_bytes(b"")  # hidden folders: skipped
+    scan = WorkspaceScan(tmp_path)
+    scan.RACY_NS = 0  # no clock-tick doubt here: only a changed mtime lists a folder again
+    assert scan.files() == []
+    listed = []
+    real = scan._list
+    monkeypatch.setattr(scan, "_list", lambda folder, mtime: listed.append(folder) or real(folder, mtime))
+    assert scan.files() == [] and listed == []  # nothing changed: one stat per folder, no listing
+    new = tmp_path / "runs" / "Dec01_host" / "events.out.tfevents.2.h.42.0"
+    new.parent.mkdir(parents=True)
+    new.write_bytes(b"")  # a new folder changes its parent's mtime: found from the top
+    assert scan.files() == [new] and sorted(listed) == [str(tmp_path), str(new.parent.parent), str(new.parent)]
+    listed.clear()
+    second = tmp_path / "pkg1" / "events.out.tfevents.3.h.42.0"
+    second.write_bytes(b"")
+    os.utime(second.parent, ns=(1, 1))  # a new mtime, whatever the clock's resolution
+    assert sorted(scan.files()) == sorted([new, second]) and listed == [str(second.parent)]
+    racy = WorkspaceScan(tmp_path)
+    racy.RACY_NS = 10**18  # every mtime is "recent": such folders are listed on every poll
+    racy.files()
+    again = []
+    monkeypatch.setattr(racy, "_list", lambda folder, mtime: again.append(folder) or real(folder, mtime))
+    racy.files()
+    assert str(tmp_path / "pkg0") in again
+    second.unlink()
+    shutil.rmtree(tmp_path / "pkg0")
+    assert scan.files() == [new] and str(tmp_path / "pkg0") not in scan._folders
 
 
 def test_a_corrupt_event_file_is_skipped_not_fatal(tmp_path):

@@ -52,6 +52,7 @@ class Ingest:
         self._scalar_tags: dict[Path, set[str]] = {}
         self.errors: dict[Path, str] = {}  # unreadable files, skipped from then on
         self.workspace: Path | None = None
+        self._scan: WorkspaceScan | None = None
         self.pid = 0
         self.since = 0.0
         self._strays: list[Path] = []  # files below the workspace this run wrote
@@ -60,6 +61,7 @@ class Ingest:
     def watch_workspace(self, cwd: Path, pid: int, since: float) -> None:
         """Also read event files the run's processes (session `pid`) write below `cwd`."""
         self.workspace, self.pid, self.since = Path(cwd), pid, since
+        self._scan = WorkspaceScan(self.workspace)
 
     def event_files(self) -> list[Path]:
         found = []
@@ -71,7 +73,7 @@ class Ingest:
     def _workspace_files(self) -> list[Path]:
         if self.workspace is None or self.pid <= 0:
             return []
-        for path in _event_files_below(self.workspace, self.run_dir, self.since):
+        for path in _event_files_below(self._scan, self.run_dir, self.since):
             if path in self._foreign or path in self._strays:
                 continue
             owner = _writer_pid(path)
@@ -115,19 +117,63 @@ def _series_key(path: Path, tag: str) -> str:
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", "site-packages", ".venv", "venv", ".tox"}
 
 
-def _event_files_below(root: Path, run_dir: Path, since: float) -> list[Path]:
-    """Event files below `root` modified since `since` (hidden folders and environments skipped)."""
+class WorkspaceScan:
+    """The event files below a folder (hidden folders and environments skipped), found again
+    every poll without listing the whole work tree: a folder is listed again only when its
+    mtime changed (creating a file or a subfolder changes its parent's), so a steady poll is
+    one `stat` per folder. A folder whose mtime is under `RACY_NS` old is listed again next
+    time as well: a second change within the same clock tick would not move it (git's "racy"
+    rule). Appending to a known file changes no folder, and needs none: it is already found."""
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, root: Path):
+        self.root = str(root)
+        self._folders: dict[str, tuple[int, bool, list[str], list[str]]] = {}  # mtime, racy, subfolders, files
+
+    def files(self) -> list[Path]:
+        found, seen, stack = [], set(), [self.root]
+        while stack:
+            folder = stack.pop()
+            try:
+                mtime = os.stat(folder).st_mtime_ns
+            except OSError:
+                continue
+            cached = self._folders.get(folder)
+            if cached is None or cached[0] != mtime or cached[1]:
+                cached = self._folders[folder] = self._list(folder, mtime)
+            seen.add(folder)
+            stack += [os.path.join(folder, name) for name in cached[2]]
+            found += [Path(folder, name) for name in cached[3]]
+        for gone in self._folders.keys() - seen:
+            del self._folders[gone]
+        return found
+
+    def _list(self, folder: str, mtime: int) -> tuple[int, bool, list[str], list[str]]:
+        racy = time.time_ns() - mtime < self.RACY_NS
+        folders, files = [], []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
+                            folders.append(entry.name)
+                    elif "tfevents" in entry.name and not entry.name.endswith(MIRROR_SUFFIX):
+                        files.append(entry.name)
+        except OSError:
+            racy = True  # unreadable now: try again next poll
+        return mtime, racy, sorted(folders), sorted(files)
+
+
+def _event_files_below(scan: WorkspaceScan, run_dir: Path, since: float) -> list[Path]:
+    """Event files below the scanned folder modified since `since`, outside `run_dir`."""
     found = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
-        for name in names:
-            if "tfevents" in name and not name.endswith(MIRROR_SUFFIX):
-                path = Path(folder) / name
-                try:
-                    if path.stat().st_mtime >= since - 1 and run_dir not in path.parents:
-                        found.append(path)
-                except OSError:
-                    continue
+    for path in scan.files():
+        try:
+            if path.stat().st_mtime >= since - 1 and run_dir not in path.parents:
+                found.append(path)
+        except OSError:
+            continue
     return found
 
 
