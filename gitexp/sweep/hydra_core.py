@@ -28,8 +28,8 @@ from gitexp.sweep.diagnostics import Diagnostics, Span
 from gitexp.sweep.plan import Axis, Dist
 
 
-@lru_cache(maxsize=1)
 def available() -> bool:
+    """Asked each time (a find_spec is cheap), never cached: true to the moment."""
     return importlib.util.find_spec("hydra") is not None
 
 
