@@ -357,6 +357,14 @@ def _fresh(git) -> list[list[tuple]]:
     return _everything(git)
 
 
+@pytest.fixture
+def deltas(monkeypatch):
+    """Deltas for an index of any size (by default only a big one gets them)."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("gitexp.index.sync"), "DELTA_FROM", 0)
+
+
 def _base_and_delta(repo):
     """6 runs in a base, a seventh (sweep0/late) in the delta over it."""
     recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
@@ -368,7 +376,17 @@ def _base_and_delta(repo):
     return git
 
 
-def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo):
+def test_a_small_index_is_copied_for_a_change_not_given_a_delta(repo):
+    recordgen.write(repo, recordgen.synthetic(6, sweeps=1))
+    git = open_repo(repo)
+    sync(git).close()
+    base = _snapshot(git)[0]
+    recordgen.write(repo, [Record("sweep0", "late", {"lr": 0.2}, {"acc": 0.3})])
+    assert rows(git, "select count(*) from runs") == [(7,)]
+    assert _snapshot(git)[0] != base and _snapshot(git)[1] is None
+
+
+def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo, deltas):
     recordgen.write(repo, recordgen.synthetic(20, sweeps=2, epochs=3))
     git = open_repo(repo)
     sync(git).close()
@@ -389,7 +407,7 @@ def test_small_changes_go_to_a_delta_and_leave_the_base_alone(repo):
     assert after != again
 
 
-def test_a_new_key_or_type_folds_the_delta_into_a_new_base(repo):
+def test_a_new_key_or_type_folds_the_delta_into_a_new_base(repo, deltas):
     git = _base_and_delta(repo)
     base = _snapshot(git)[0]
     recordgen.write(repo, [Record("sweep0", "odd", {"lr": "warmup"}, {"acc": 0.3, "brand_new": 1})])
@@ -401,7 +419,7 @@ def test_a_new_key_or_type_folds_the_delta_into_a_new_base(repo):
     assert _everything(git) == _fresh(git)
 
 
-def test_a_delta_past_its_size_folds_into_a_new_base(repo, monkeypatch):
+def test_a_delta_past_its_size_folds_into_a_new_base(repo, monkeypatch, deltas):
     import importlib
 
     monkeypatch.setattr(importlib.import_module("gitexp.index.sync"), "DELTA_RUNS", 3)
@@ -420,7 +438,7 @@ def test_a_delta_past_its_size_folds_into_a_new_base(repo, monkeypatch):
     assert _everything(git) == _fresh(git)
 
 
-def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo):
+def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo, deltas):
     reader = sync(git := _base_and_delta(repo))  # base + delta
     try:
         recordgen.write(repo, [Record("sweep0", "odd", {"lr": "text"}, {"acc": 0.1})])  # forces a new base
@@ -431,7 +449,7 @@ def test_a_reader_keeps_its_snapshot_while_the_delta_is_folded(repo):
         reader.close()
 
 
-def test_a_delta_left_from_another_base_is_ignored(repo):
+def test_a_delta_left_from_another_base_is_ignored(repo, deltas):
     from gitexp.index.sync import delta_path
 
     git = _base_and_delta(repo)
@@ -444,7 +462,7 @@ def test_a_delta_left_from_another_base_is_ignored(repo):
     assert rows(git, "select count(*) from runs where run = 'sweep0/late'") == [(1,)]
 
 
-def test_a_corrupt_delta_is_replaced_by_the_next_sync(repo):
+def test_a_corrupt_delta_is_replaced_by_the_next_sync(repo, deltas):
     from gitexp.index.sync import delta_path
 
     git = _base_and_delta(repo)

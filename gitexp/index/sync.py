@@ -13,7 +13,7 @@ Concurrency design (the CLI, a scheduler and the language server all sync and re
   runs changed since the base was written, and the base rows they hide. A small change
   writes a new delta (a copy of the old one plus the change), so adding one run to 100k
   copies and checkpoints a few kilobytes, not the whole index; readers lay the delta over
-  the base with views. Past `DELTA_RUNS` runs, or when the change needs columns the base
+  the base with views (below `DELTA_FROM` bytes the base is simply copied). Past `DELTA_RUNS` runs, or when the change needs columns the base
   lacks (a new key, a wider type), the delta is folded into a new base. A delta names the
   base it was written for and is ignored next to any other.
 * Every reader attaches the file into its own in-memory DuckDB instance. `duckdb.connect`
@@ -63,6 +63,7 @@ CATALOG = "gitexp"
 DELTA = "index.delta.duckdb"
 DELTA_CATALOG = "gitexp_delta"
 DELTA_RUNS = 2000  # runs a delta may touch before the next change folds it into a new base
+DELTA_FROM = 32 << 20  # a smaller base is copied whole for each change: cheaper than a delta's files and views
 
 
 def index_path(git: Git) -> Path:
@@ -375,9 +376,11 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
     """Write the next snapshot and publish it: a new delta when the change is small and fits
     the base's columns (O(changed runs): the base is neither copied nor rewritten), else a new base."""
     if base is not None and plan.sweeps is not None:
-        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}._gone").fetchall()[0][0] \
-            if _layered(base) else 0
-        if touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS and _write_delta(git, base, plan, reconcile, dirs):
+        layered = _layered(base)
+        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}._gone").fetchall()[0][0] if layered else 0
+        big = layered or index_path(git).stat().st_size >= DELTA_FROM
+        if big and touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS \
+                and _write_delta(git, base, plan, reconcile, dirs):
             return
     _write_base(git, base, plan, reconcile, dirs)
 
