@@ -6,6 +6,7 @@ They return plain data (dicts ready for `--json` and the language server); the C
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from gitexp.record import model as record, store
@@ -167,6 +168,67 @@ def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
                     curves.setdefault(key, []).append(values + [_seconds(point.get("time"))] if time else values)
             result += [{"run": run.id, "key": k, "points": v} for k, v in curves.items()]
     return {"series": result, "keys": seen}
+
+
+IMAGE_STEPS = 50  # steps kept per run and tag (evenly spread, first and last always)
+IMAGE_BYTES = 24 << 20  # encoded bytes per answer; beyond, steps come without data
+
+
+def _mime(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"GIF8":
+        return "image/gif"
+    return "application/octet-stream"
+
+
+def _spread(items: list[Any], most: int) -> list[Any]:
+    if len(items) <= most:
+        return items
+    if most <= 1:
+        return items[-1:]
+    return [items[round(i * (len(items) - 1) / (most - 1))] for i in range(most)]
+
+
+def images(git: Git, texts: list[str], max_steps: int = IMAGE_STEPS, max_bytes: int = IMAGE_BYTES) -> dict[str, Any]:
+    """The images the runs logged (logx `add_image`, any TensorBoard writer's image summaries),
+    per run and tag, step by step, as data URIs the editor can show as they are.
+
+    They are read from the event files in the run folder (and the run's LOGDIR when it wrote
+    elsewhere): images never go into git, so a run pulled from another machine has none.
+    A step logged twice keeps its last image. Past `max_bytes` steps come with `uri: null`
+    and `truncated` is set, so a run with huge images cannot stall the editor."""
+    import base64
+
+    from gitexp.track import tensorboard
+
+    result, used, truncated = [], 0, False
+    with git.cat_file() as cat:
+        for text in texts:
+            ref, commit = store.resolve(git, text, cat=cat)
+            run = store.load_run(git, cat, ref, commit)
+            folders = [record.RunFiles.for_run(git.gitexp_dir, ref).dir]
+            logdir = run.info.get("logdir")
+            if isinstance(logdir, str) and logdir:
+                folders.append(Path(logdir))
+            steps: dict[str, dict[int, tuple]] = {}
+            for tag, step, when, width, height, data in tensorboard.images(tensorboard.image_event_files(folders)):
+                steps.setdefault(tag, {})[step] = (when, width, height, data)
+            for tag in sorted(steps):
+                entries = []
+                for step, (when, width, height, data) in _spread(sorted(steps[tag].items()), max_steps):
+                    uri = None
+                    if used + len(data) <= max_bytes:
+                        used += len(data)
+                        uri = f"data:{_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
+                    else:
+                        truncated = True
+                    entries.append({"step": step, "time": when, "width": width, "height": height,
+                                    "bytes": len(data), "uri": uri})
+                result.append({"run": run.id, "tag": tag, "logged": len(steps[tag]), "steps": entries})
+    return {"images": result, "truncated": truncated}
 
 
 def _seconds(value: Any) -> float | None:

@@ -229,6 +229,55 @@ def _shortest(number: Any) -> float:
     return float(str(number))
 
 
+# -- images -------------------------------------------------------------------------------
+
+
+def image_event_files(folders: Iterable[Path]) -> list[Path]:
+    """Every event file below `folders`, logx's mirror files included (images live only there),
+    gitexp's own `.gitexp/` exports left out; each file once."""
+    found: list[Path] = []
+    for root in folders:
+        if not Path(root).is_dir():
+            continue
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != record.RECORD_DIR)
+            found += [Path(folder) / name for name in sorted(names) if "tfevents" in name]
+    unique = {path.resolve(): path for path in found}
+    return list(unique.values())
+
+
+def images(paths: Iterable[Path]) -> Iterable[tuple[str, int, float, int, int, bytes]]:
+    """(tag, step, wall_time, width, height, encoded image) of every image summary in the files.
+
+    Any writer: TF1-style `Summary.Image` (torch, tensorboardX, logx) and v2 `images` plugin
+    tensors both arrive as the plugin's `[width, height, image, ...]` string tensor after
+    TensorBoard's read-time migration; only the first image of a batch (`add_images`) is kept.
+    The metadata that names a tag as an image sits on its first value only: tags are
+    remembered per file. An unreadable file is skipped (a run's images are a bonus).
+    """
+    for path in paths:
+        image_tags: set[str] = set()
+        try:
+            for event in _loader(path).Load():
+                if not event.HasField("summary"):
+                    continue
+                for value in event.summary.value:
+                    if value.metadata.plugin_data.plugin_name == "images":
+                        image_tags.add(value.tag)
+                    if value.tag not in image_tags or not value.HasField("tensor"):
+                        continue
+                    data = list(value.tensor.string_val)
+                    if len(data) < 3:
+                        continue
+                    try:
+                        width, height = int(data[0]), int(data[1])
+                    except ValueError:
+                        width = height = 0
+                    yield value.tag, int(event.step), float(event.wall_time), width, height, bytes(data[2])
+        except Exception:
+            continue
+
+
 # -- writing ------------------------------------------------------------------------------
 
 

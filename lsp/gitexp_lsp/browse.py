@@ -1,4 +1,4 @@
-"""The `gitexp/...` requests the sidebar reads through: runs, one run, diffs, files, SQL, curves.
+"""The `gitexp/...` requests the sidebar reads through: runs, one run, diffs, files, SQL, curves, images.
 
 Each is a thin call into the library; the shapes are the contract in `lsp/PROTOCOL.md`.
 Every request may name a workspace `folder` (URI); without one, the first folder's repo answers.
@@ -167,8 +167,18 @@ class Browse:
         return inspect.series(self._repo(params), runs, strings(params, "keys", method) or None,
                               time=params.get("time") is True)
 
+    def images(self, params: dict[str, Any]) -> dict[str, Any]:
+        from gitexp import inspect
+
+        method = "gitexp/images"
+        runs = strings(params, "runs", method)
+        if not runs:
+            raise GitexpError(f"{method}: param 'runs' must name at least one run")
+        most = integer(params, "maxSteps", method, inspect.IMAGE_STEPS) or inspect.IMAGE_STEPS
+        return inspect.images(self._repo(params), runs, max_steps=most)
+
 
 def setup(server: GitexpServer) -> None:
     feature = Browse(server)
-    for name in ("runs", "table", "run", "diff", "file", "query", "series"):
+    for name in ("runs", "table", "run", "diff", "file", "query", "series", "images"):
         server.custom_request(f"gitexp/{name}", getattr(feature, name))

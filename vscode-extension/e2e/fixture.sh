@@ -5,6 +5,7 @@
 #               and comparing it with a quickstart run has a file to diff
 #   sweep0..9   2,000 generated records (tests/recordgen.py: the documented record format),
 #               so the table and the sidebar are tried at scale
+#   images      2 runs that log pictures with logx.add_image (real `gitexp run`)
 #   live.yml    a sweep the test launches from the editor: 2 runs logging a point every 0.3 s
 #   long        (GITEXP_E2E_LONG=1, for the benchmark) 100 runs x 1,000 points of loss
 # Usage: fixture.sh DIR   (DIR must not exist; needs `gitexp` on PATH). GITEXP_E2E_RUNS sets
@@ -37,6 +38,30 @@ for step in range(args.steps):
     gitexp.flush()
     time.sleep(0.3)
 PY
+cat > images_train.py <<'PY'
+"""Logs a 32x32 picture (a square moving across) at 6 steps with logx.add_image, as runx scripts do."""
+import argparse
+
+import numpy as np
+from gitexp.logx import logx
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--size", type=int, default=8)
+args = parser.parse_args()
+logx.initialize(tensorboard=True)
+for step in range(6):
+    picture = np.zeros((3, 32, 32))
+    picture[0] = np.linspace(0, 1, 32)[None, :]
+    picture[:, 4 + 4 * step:4 + 4 * step + args.size, 12:12 + args.size] = 1.0
+    logx.add_image("samples/moving", picture, step)
+    logx.metric("val", {"loss": 1.0 / (step + 1)}, step)
+logx.tensorboard.close()
+PY
+cat > images.yml <<'YAML'
+CMD: python images_train.py
+HPARAMS:
+  size: [6, 10]
+YAML
 cat > live.yml <<'YAML'
 CMD: python live_train.py
 HPARAMS:
@@ -46,6 +71,7 @@ git add -A
 git commit -qm "quickstart example"
 
 gitexp run examples/quickstart/sweep.yml
+gitexp run images.yml
 
 python3 - "$root/tests" "${GITEXP_E2E_RUNS:-2000}" "${GITEXP_E2E_LONG:-}" <<'PY'
 import sys

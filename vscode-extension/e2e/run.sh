@@ -134,6 +134,26 @@ step "fixture repository"
 timeout 300 "$here/fixture.sh" "$work/repo" > "$work/fixture.log" 2>&1 || { cat "$work/fixture.log"; exit 1; }
 grep -E 'refs/experiments| runs$' "$work/fixture.log"
 
+# Two Python environments the test can select, each a venv that sees gitexp (through a .pth
+# to the environment gitexp is installed in) and whose `gitexp` notes each call in
+# gitexp-calls, so the test knows which one the editor ran. The Python extension cannot be
+# installed offline: a stand-in under its id (python-standin/, the same public API shape)
+# says which is selected.
+gitexp_python=$(head -1 "$(command -v gitexp)" | sed 's/^#!//')
+site=$("$gitexp_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+: > "$work/pythons"
+for env in envA envB; do
+  python3 -m venv --without-pip "$work/$env"
+  env_site=$("$work/$env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "import site; site.addsitedir('$site')" > "$env_site/gitexp-e2e.pth"
+  printf '#!/bin/sh\necho "$*" >> %s/gitexp-calls\nexec %s/bin/python -m gitexp "$@"\n' "$work/$env" "$work/$env" > "$work/$env/bin/gitexp"
+  chmod +x "$work/$env/bin/gitexp"
+  echo "$work/$env/bin/python" >> "$work/pythons"
+done
+export GITEXP_E2E_PYTHONS=$work/pythons GITEXP_E2E_WORK=$work
+(cd "$here/python-standin" && "$ext/node_modules/.bin/vsce" package --skip-license --allow-missing-repository \
+  -o "$work/python-standin.vsix" > "$work/standin.log" 2>&1) || { cat "$work/standin.log"; exit 1; }
+
 mkdir -p "$work/data/User" "$work/extensions"
 cat > "$work/data/User/settings.json" <<JSON
 {
@@ -156,6 +176,7 @@ code_server() {
 }
 step "install gitexp.vsix into code-server"
 code_server --install-extension "$ext/gitexp.vsix" > "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+code_server --install-extension "$work/python-standin.vsix" >> "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "start code-server on 127.0.0.1:$port"

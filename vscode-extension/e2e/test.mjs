@@ -5,6 +5,8 @@
 // are figures for the benchmark notes, never pass/fail) and saves screenshots.
 // Usage: node test.mjs URL SCREENSHOT_DIR. Prints "e2e: N passed, N failed".
 import { chromium } from 'playwright-core'
+import { execFileSync } from 'child_process'
+import { existsSync, readFileSync } from 'fs'
 import { join } from 'path'
 
 const [url, shots] = process.argv.slice(2)
@@ -13,6 +15,9 @@ const TOTAL = Number(process.env.GITEXP_E2E_TOTAL || 2005)
 // GITEXP_E2E_BENCH=1: only the checks that measure speed, plus a plot of the `long` sweep
 // (100 runs x 1,000 points; fixture.sh with GITEXP_E2E_LONG=1).
 const BENCH = Boolean(process.env.GITEXP_E2E_BENCH)
+// run.sh's work folder: the fixture repository and the two Python environments (envA, envB)
+const WORK = process.env.GITEXP_E2E_WORK
+const calls = env => (existsSync(`${WORK}/${env}/gitexp-calls`) ? readFileSync(`${WORK}/${env}/gitexp-calls`, 'utf8') : '')
 const results = []
 const timings = {}
 
@@ -231,6 +236,7 @@ try {
     await shot('09-table-column-filter')
     await filterOf('lr').fill('')
     await filterOf('run').fill('')
+    await until('column filters cleared', async () => new RegExp(`^${TOTAL} runs · ${TOTAL} shown`).test((await countText()) ?? ''))
     const where = table.locator('#where')
     await where.fill('lr >')
     await where.press('Enter')
@@ -288,6 +294,65 @@ try {
     await shot('12-compare-3')
   })
 
+  await check('table groups runs by sweep: sorted within groups, a sweep collapses and stays so', async () => {
+    await runCommand('gitexp: Show Experiments Table')  // in front of the compare view again
+    await table.locator('#group').check()
+    const header = sweep => table.locator(`.sweep-group[data-sweep="${sweep}"]`)
+    await header('images').waitFor()
+    // the sort of the sorting check (lr, then batch) holds within each sweep; the header
+    // names its best run of the first metric
+    const label = await header('sweep0').textContent()
+    if (!/^▾ sweep0 · \d+ runs · best \S+ [\d.e-]+ \(sweep0\//.test(label ?? '')) throw new Error(`group row says "${label}"`)
+    const at = Number(await header('sweep0').evaluate(element => element.closest('.ag-row').getAttribute('row-index')))
+    const lrs = []
+    for (let index = at + 1; index <= at + 4; index++) {
+      if ((await cell(index, 'sweep').textContent()) !== 'sweep0') throw new Error(`row ${index} is not of sweep0`)
+      lrs.push(Number(await cell(index, 'params.lr').textContent()))
+    }
+    if (lrs.some((value, index) => index > 0 && value < lrs[index - 1])) throw new Error(`lr not ascending in sweep0: ${lrs}`)
+    await shot('15-table-grouped')
+    await header('sweep0').click()
+    await until('sweep0 collapsed', async () => (await header('sweep0').textContent())?.startsWith('▸'))
+    const shown = Number(/· (\d+) shown/.exec((await countText()) ?? '')?.[1])
+    if (!(shown < TOTAL - 100)) throw new Error(`collapsing sweep0 left ${shown} of ${TOTAL} shown`)
+    // remembered per workspace: close the table, open it again
+    await page.locator('.tab', { hasText: 'gitexp: experiments' }).first().click()
+    await runCommand('View: Close Editor')
+    await page.locator('.tab', { hasText: 'gitexp: experiments' }).first().waitFor({ state: 'detached' })
+    await runCommand('gitexp: Show Experiments Table')
+    table = await frameWith('.sweep-group')
+    await until('sweep0 still collapsed', async () => (await header('sweep0').textContent())?.startsWith('▸'))
+    if (!(await table.locator('#group').isChecked())) throw new Error('grouping was not remembered')
+    await shot('16-table-group-collapsed')
+    await header('sweep0').click()
+    await until('sweep0 expanded', async () => (await header('sweep0').textContent())?.startsWith('▾'))
+    await table.locator('#group').uncheck()
+    await until('no group rows', async () => (await table.locator('.sweep-group').count()) === 0)
+  })
+
+  await check('images a run logged show in the plots dashboard, a step slider per tag', async () => {
+    const where = table.locator('#where')
+    await where.fill("sweep = 'images'")
+    await where.press('Enter')
+    await until('the images sweep', async () => /^2 runs · 2 shown/.test((await countText()) ?? ''), 60_000)
+    await table.locator('.ag-header-select-all input').first().check()
+    await until('2 selected', async () => /2 selected/.test((await countText()) ?? ''))
+    await table.locator('button[data-action="plot"]').click()
+    const plot = await frameWith('[data-view="images"]:not([hidden])')
+    await plot.locator('[data-view="images"]').click()
+    const images = plot.locator('section.image-tag[data-tag="samples/moving"] img')
+    await until('2 images at the last step', async () => (await images.count()) === 2 && (await images.first().getAttribute('data-step')) === '5')
+    const width = await images.first().evaluate(img => img.naturalWidth)
+    if (width !== 32) throw new Error(`image is ${width} px wide, logged 32`)
+    await plot.locator('section.image-tag input[type="range"]').first().fill('1')
+    await until('the slider shows step 1', async () => (await images.first().getAttribute('data-step')) === '1')
+    await shot('17-images')
+    await plot.locator('[data-view="curves"]').click()
+    await where.fill('')
+    await where.press('Enter')
+    await until('all rows back', async () => new RegExp(`^${TOTAL} runs`).test((await countText()) ?? ''), 120_000)
+  })
+
   await check('a sweep launched from its code lens plots live', async () => {
     await quickPick('Control+P', 'live.yml', 'live.yml')
     const lens = page.locator('.contentWidgets [widgetid^="codelens"] a', { hasText: /Run sweep/ }).first()
@@ -316,11 +381,32 @@ try {
     await table.locator('button[data-action="kill"]').click()
   })
 
+  // The Python extension cannot be installed offline: run.sh installs a stand-in under its id
+  // (e2e/python-standin, the public API shape of @vscode/python-extension) selecting envA.
+  await check("the Python extension's interpreter (stand-in) runs the server and the launch", async () => {
+    if (!/^lsp/m.test(calls('envA'))) throw new Error(`envA's gitexp never served: ${calls('envA')}`)
+    if (!/^run live\.yml/m.test(calls('envA'))) throw new Error(`the launch did not use envA's gitexp: ${calls('envA')}`)
+    const ref = execFileSync('git', ['-C', `${WORK}/repo`, 'for-each-ref', '--format=%(refname)', '--count=1', 'refs/experiments/live/'], { encoding: 'utf8' }).trim()
+    const info = JSON.parse(execFileSync('git', ['-C', `${WORK}/repo`, 'show', `${ref}:.gitexp/run.json`], { encoding: 'utf8' }))
+    if (info.environment?.executable !== `${WORK}/envA/bin/python`) throw new Error(`the sweep ran on ${info.environment?.executable}`)
+  })
+
+  await check('selecting another interpreter restarts the server from it', async () => {
+    await runCommand('E2E: Switch Python Interpreter')
+    await until("envB's gitexp serving", async () => /^lsp/m.test(calls('envB')), 60_000)
+  })
+
   await check('sweep file has code lenses and dry run opens a terminal', async () => {
     await quickPick('Control+P', 'examples/quickstart/sweep.yml', 'sweep.yml')
     const lens = page.locator('.contentWidgets [widgetid^="codelens"] a', { hasText: 'Dry run' }).first()
-    await lens.waitFor({ timeout: 60_000 })
-    await lens.click()
+    // (the lenses of the server that was just replaced may still be on screen: click again)
+    for (let attempt = 1; !/^run -n /m.test(calls('envB')); attempt++) {
+      await lens.waitFor({ timeout: 60_000 })
+      await lens.click()
+      await until("the dry run on envB's gitexp", async () => /^run -n /m.test(calls('envB')), 15_000).catch(error => {
+        if (attempt === 3) throw error
+      })
+    }
     await page.locator('.terminal-tabs-entry, .single-terminal-tab, .panel .tabs-container, .terminal-wrapper').first().waitFor()
     await page.waitForTimeout(1500)
     await shot('14-sweep-file')

@@ -47,6 +47,7 @@ class Extension extends Disposable {
     this.track(
       repositories.onDidChange(() => {
         void commands.executeCommand('setContext', 'gitexp.hasRepositories', repositories.list().length > 0)
+        experiments.rebind(repositories.list())
         for (const client of repositories.list()) {
           if (subscribed.has(client)) {
             continue

@@ -5,13 +5,15 @@ export interface SavedState {
   /** AG Grid's column state: order, width, visibility, pinning, sort */
   columns: unknown[]
   groupBySweep: boolean
+  /** sweeps whose rows are hidden under their group row */
+  collapsed?: string[]
 }
 
 export type ViewToTable =
   | { type: 'ready' }
   | { type: 'action'; action: string; runs: string[] }
   | { type: 'selection'; runs: string[] }
-  | { type: 'state'; columns: unknown[]; groupBySweep: boolean }
+  | { type: 'state'; columns: unknown[]; groupBySweep: boolean; collapsed: string[] }
   | { type: 'where'; where: string }
   | { type: 'tag'; runs: string[]; set: Record<string, Scalar>; remove: string[] }
   | { type: 'star'; run: string; starred: boolean }

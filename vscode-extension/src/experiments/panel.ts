@@ -29,6 +29,7 @@ button.primary { background: var(--vscode-button-background); color: var(--vscod
 #columns-list[hidden], #brushed[hidden] { display: none; }
 .ag-cell.number { text-align: right; font-variant-numeric: tabular-nums; }
 .ag-cell.star { cursor: pointer; color: var(--vscode-charts-yellow, #cca700); }
+.sweep-group { display: flex; align-items: center; height: 100%; padding: 0 10px; cursor: pointer; font-weight: 600; background: var(--vscode-editorWidget-background); border-bottom: 1px solid var(--vscode-panel-border); }
 .status.completed { color: var(--vscode-testing-iconPassed, #73c991); }
 .status.failed, .status.lost { color: var(--vscode-errorForeground); }
 .status.running, .status.queued { color: var(--vscode-charts-blue, #3794ff); }
@@ -67,16 +68,33 @@ class TablePanel extends Disposable {
   public selection: string[] = []
   private where = ''
   private generation = 0
+  private listening: { dispose(): void } | undefined
 
   constructor(
     public readonly panel: WebviewPanel,
-    private readonly client: GitexpClient,
+    private client: GitexpClient,
     private readonly memento: Memento,
     private readonly onAction: ActionHandler
   ) {
     super()
     this.track(panel.webview.onDidReceiveMessage((message: ViewToTable) => void this.receive(message)))
-    this.track(client.onDidChangeRuns(({ runs }) => void this.runsChanged(runs)))
+    this.listen()
+    this.track({ dispose: () => this.listening?.dispose() })
+  }
+
+  private listen(): void {
+    this.listening?.dispose()
+    this.listening = this.client.onDidChangeRuns(({ runs }) => void this.runsChanged(runs))
+  }
+
+  /** The repository's server was started again (a setting, another interpreter): use the new one. */
+  public rebind(client: GitexpClient): void {
+    if (client === this.client) {
+      return
+    }
+    this.client = client
+    this.listen()
+    void this.load()
   }
 
   private get stateKey(): string {
@@ -165,7 +183,11 @@ class TablePanel extends Disposable {
         this.selection = message.runs
         break
       case 'state':
-        await this.memento.update(this.stateKey, { columns: message.columns, groupBySweep: message.groupBySweep })
+        await this.memento.update(this.stateKey, {
+          columns: message.columns,
+          groupBySweep: message.groupBySweep,
+          collapsed: message.collapsed
+        })
         break
       case 'where':
         this.where = message.where
@@ -226,6 +248,7 @@ export class ExperimentsPanels extends Disposable {
   public show(client: GitexpClient): void {
     const open = this.panels.get(client.root)
     if (open) {
+      open.rebind(client)
       open.panel.reveal()
       return
     }
@@ -249,6 +272,13 @@ export class ExperimentsPanels extends Disposable {
       body: BODY,
       script: { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'experiments.js')).toString(), nonce: scriptNonce }
     })
+  }
+
+  /** Open tables follow their repository's current client (after a restart). */
+  public rebind(clients: GitexpClient[]): void {
+    for (const client of clients) {
+      this.panels.get(client.root)?.rebind(client)
+    }
   }
 
   /** Show only these runs in the table (parallel-coordinates brushing); undefined clears. */

@@ -4,6 +4,10 @@
  */
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
 
+/** One collator for every comparison: `localeCompare` with options builds one per call
+ * (a sort of 10k text cells took a second). `numeric`: run2 before run10. */
+const collator = new Intl.Collator(undefined, { numeric: true })
+
 /** Where a value sorts: numbers (NaN last among them), then booleans, then text; missing last. */
 const rank = (value: Scalar | undefined): number => {
   if (value === undefined || value === null || value === '') {
@@ -42,7 +46,7 @@ export const compareValues = (a: Scalar | undefined, b: Scalar | undefined, desc
   if (ra === 1) {
     return 0
   }
-  return String(a).localeCompare(String(b), undefined, { numeric: true })
+  return collator.compare(String(a), String(b))
 }
 
 /** A cell value as a number for range filters, or undefined when it is not one. */

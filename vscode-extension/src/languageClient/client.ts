@@ -24,6 +24,7 @@ import {
   type DiffResult,
   type ExecuteResult,
   type FileResult,
+  type ImagesResult,
   Method,
   type QueryResult,
   type RunDetail,
@@ -132,6 +133,10 @@ export class GitexpClient extends Disposable {
 
   public series(runs: string[], keys: string[] = [], time = false): Promise<SeriesResult> {
     return this.request(Method.series, time ? { runs, keys, time } : { runs, keys })
+  }
+
+  public images(runs: string[], maxSteps?: number): Promise<ImagesResult> {
+    return this.request(Method.images, maxSteps === undefined ? { runs } : { runs, maxSteps })
   }
 
   public table(params: TableParams): Promise<TableResult> {

@@ -113,6 +113,30 @@ export interface SeriesResult {
   keys: string[]
 }
 
+/** One step of a logged image: a data URI (null past the answer's byte budget). */
+export interface ImageStep {
+  step: number
+  time: number
+  width: number
+  height: number
+  bytes: number
+  uri: string | null
+}
+
+/** The images one run logged under one tag (logx `add_image`, TensorBoard image summaries). */
+export interface RunImages {
+  run: string
+  tag: string
+  /** how many steps were logged (`steps` holds at most `maxSteps` of them, evenly spread) */
+  logged: number
+  steps: ImageStep[]
+}
+
+export interface ImagesResult {
+  images: RunImages[]
+  truncated: boolean
+}
+
 export type TableColumnKind = 'param' | 'metric' | 'tag'
 
 /** A column of the experiments table: one per param, summary metric and tag seen in any run. */
@@ -183,6 +207,7 @@ export const Method = {
   file: 'gitexp/file',
   query: 'gitexp/query',
   series: 'gitexp/series',
+  images: 'gitexp/images',
   kill: 'gitexp/kill',
   delete: 'gitexp/delete',
   table: 'gitexp/table',

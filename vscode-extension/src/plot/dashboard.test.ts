@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert'
-import { coloursByParam, runColour, smooth, varyingParams } from './dashboard'
+import { coloursByParam, imageAt, imageTags, runColour, smooth, thin, varyingParams } from './dashboard'
 
 const run = (name: string, params: Record<string, number | string>) => ({ run: `q/${name}`, status: 'completed', params, metrics: {} })
 
@@ -30,5 +30,39 @@ describe('colours', () => {
 describe('varyingParams', () => {
   it('lists only params that differ', () => {
     assert.deepEqual(varyingParams([run('a', { lr: 1, e: 5 }), run('b', { lr: 2, e: 5 })]), ['lr'])
+  })
+})
+
+describe('images', () => {
+  const step = (n: number) => ({ step: n, time: 0, width: 2, height: 2, bytes: 1, uri: `data:image/png;base64,${n}` })
+  const images = [
+    { run: 'a/x', tag: 'val/recon', logged: 2, steps: [step(0), step(10)] },
+    { run: 'a/y', tag: 'val/recon', logged: 2, steps: [step(5), step(10)] },
+    { run: 'a/x', tag: 'samples', logged: 1, steps: [step(3)] }
+  ]
+
+  it('gives one slider per tag over every step any run logged', () => {
+    assert.deepEqual([...imageTags(images)], [['samples', [3]], ['val/recon', [0, 5, 10]]])
+  })
+
+  it('shows a run its last image at or before the slider step, else its first', () => {
+    assert.equal(imageAt(images[0].steps, 5)?.step, 0)
+    assert.equal(imageAt(images[1].steps, 0)?.step, 5)
+    assert.equal(imageAt(images[1].steps, 99)?.step, 10)
+    assert.equal(imageAt([], 1), undefined)
+  })
+})
+
+describe('thin', () => {
+  it('keeps short curves whole and a long one within budget, spikes and ends included', () => {
+    const short: [number, number][] = [[0, 1], [1, 2]]
+    assert.equal(thin(short, 10), short)
+    const long: [number, number][] = Array.from({ length: 10_000 }, (_, step) => [step, step === 4321 ? 99 : 1])
+    const kept = thin(long, 300)
+    assert.ok(kept.length <= 301, `${kept.length} points`)
+    assert.deepEqual(kept[0], [0, 1])
+    assert.deepEqual(kept[kept.length - 1], [9999, 1])
+    assert.ok(kept.some(point => point[1] === 99))
+    assert.ok(kept.every((point, index) => index === 0 || point[0] > kept[index - 1][0]))
   })
 })

@@ -2,7 +2,7 @@
  * Pure parts of the plots dashboard, shared by the extension and its webview: the data
  * message, smoothing, colours and which params are worth an axis. No `vscode`, no DOM.
  */
-import type { Scalar, Series } from '../languageClient/protocol'
+import type { RunImages, Scalar, Series } from '../languageClient/protocol'
 
 export interface PlotRun {
   run: string
@@ -20,6 +20,8 @@ export interface DashboardData {
   /** keys to show first (the user's pick, or the table's sort key) */
   selected: string[]
   live: boolean
+  /** images the runs logged, per run and tag (empty when none) */
+  images: RunImages[]
 }
 
 export type DashboardToExtension =
@@ -44,6 +46,63 @@ export const smooth = (values: number[], weight: number): number[] => {
     count++
     return last / (1 - Math.pow(weight, count))
   })
+}
+
+/** The tags of `images`, and for each the steps any run logged (ascending), for one slider per tag. */
+export const imageTags = (images: RunImages[]): Map<string, number[]> => {
+  const tags = new Map<string, Set<number>>()
+  for (const item of images) {
+    const steps = tags.get(item.tag) ?? new Set<number>()
+    item.steps.forEach(step => steps.add(step.step))
+    tags.set(item.tag, steps)
+  }
+  return new Map([...tags].sort(([a], [b]) => a.localeCompare(b)).map(([tag, steps]) => [tag, [...steps].sort((a, b) => a - b)]))
+}
+
+/** The image a run shows at slider step `step`: its last one logged at or before it, else its first. */
+export const imageAt = <T extends { step: number }>(steps: T[], step: number): T | undefined => {
+  let found: T | undefined
+  for (const item of steps) {
+    if (item.step <= step && (!found || item.step >= found.step)) {
+      found = item
+    }
+  }
+  return found ?? steps[0]
+}
+
+/** Points per curve sent to the dashboard: more than a chart's width in pixels can show. */
+export const MAX_POINTS = 2000
+
+/**
+ * At most about `most` points of a curve (in step order), keeping its shape: the range is cut
+ * into buckets and each keeps its first point and its lowest and highest values, so spikes
+ * survive (unlike every-nth sampling). Curves already short enough come back unchanged.
+ */
+export const thin = <P extends [number, number, ...unknown[]]>(points: P[], most = MAX_POINTS): P[] => {
+  if (points.length <= most) {
+    return points
+  }
+  const buckets = Math.max(1, Math.floor(most / 3))
+  const size = points.length / buckets
+  const kept: P[] = []
+  for (let bucket = 0; bucket < buckets; bucket++) {
+    const start = Math.floor(bucket * size)
+    const end = Math.min(points.length, Math.floor((bucket + 1) * size))
+    let low = start
+    let high = start
+    for (let index = start; index < end; index++) {
+      if (points[index][1] < points[low][1]) low = index
+      if (points[index][1] > points[high][1]) high = index
+    }
+    for (const index of [...new Set([start, low, high])].sort((a, b) => a - b)) {
+      kept.push(points[index])
+    }
+  }
+  const last = points[points.length - 1]
+  if (kept[kept.length - 1] !== last) {
+    kept.push(last)
+  }
+  return kept
 }
 
 /** Distinct colours for any number of runs: hues spread by the golden angle. */

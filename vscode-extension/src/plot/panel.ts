@@ -3,7 +3,7 @@ import type { GitexpClient } from '../languageClient/client'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
 import { nonce, webviewHtml } from '../vscode/webview'
-import type { DashboardData, DashboardToExtension } from './dashboard'
+import { type DashboardData, type DashboardToExtension, thin } from './dashboard'
 
 const STYLE = `
 #bar { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 8px 0; }
@@ -18,12 +18,20 @@ figure { margin: 0; min-width: 0; }
 #live { color: var(--vscode-charts-blue, #3794ff); }
 [hidden] { display: none !important; }
 h2 { margin: 8px 0 4px; font-size: 1.1em; }
+.image-tag { margin: 8px 0 16px; }
+.image-tag h3 { margin: 4px 0; font-size: 1em; }
+.image-tag .slider { display: flex; gap: 8px; align-items: center; margin: 4px 0 8px; }
+.image-tag .slider input { flex: 1; max-width: 480px; }
+.image-runs { display: flex; flex-wrap: wrap; gap: 10px; }
+.image-runs figure { display: flex; flex-direction: column; gap: 2px; max-width: 320px; }
+.image-runs img { image-rendering: pixelated; min-width: 96px; max-width: 320px; max-height: 320px; object-fit: contain; background: var(--vscode-editorWidget-background); border: 1px solid var(--vscode-panel-border); }
+.image-runs figcaption { font-size: 0.85em; opacity: 0.85; overflow-wrap: anywhere; }
 `
 
 const BODY = `
 <h2><span id="title"></span> <span id="live" hidden>● live</span></h2>
 <div id="bar">
-  <span><button data-view="curves" class="active">Curves</button><button data-view="scatter">Scatter</button><button data-view="parallel">Parallel coordinates</button></span>
+  <span><button data-view="curves" class="active">Curves</button><button data-view="scatter">Scatter</button><button data-view="parallel">Parallel coordinates</button><button data-view="images" hidden>Images</button></span>
   <span id="curve-controls">x <select id="x"><option value="step">step</option><option value="time">time</option></select>
     <label><input id="log" type="checkbox"> log y</label>
     <label>smoothing <input id="smooth" type="range" min="0" max="0.99" step="0.01" value="0"> <span id="smooth-value">0</span></label></span>
@@ -32,7 +40,8 @@ const BODY = `
 </div>
 <div id="keys"></div>
 <div id="key"></div>
-<div id="charts"></div>`
+<div id="charts"></div>
+<div id="images" hidden></div>`
 
 /** How long a burst of live updates is merged before the curves are fetched again. */
 const LIVE_DELAY_MS = 300
@@ -82,16 +91,23 @@ export class PlotPanel extends Disposable {
       return undefined
     }
     try {
-      const [table, series] = await Promise.all([client.table({ runs: this.runs }), client.series(this.runs, [], true)])
+      const [table, series, images] = await Promise.all([
+        client.table({ runs: this.runs }),
+        client.series(this.runs, [], true),
+        // images are a bonus: a server without the request (older gitexp) plots curves anyway
+        client.images(this.runs).catch(() => ({ images: [], truncated: false }))
+      ])
       const order = new Map(this.runs.map((run, index) => [run, index]))
       const rows = [...table.rows].sort((a, b) => (order.get(a.run) ?? 0) - (order.get(b.run) ?? 0))
       this.data = {
         title: this.runs.length === 1 ? `gitexp: ${this.runs[0]}` : `gitexp: ${this.runs.length} runs`,
         runs: rows.map(row => ({ run: row.run, status: row.status, params: row.params, metrics: row.metrics })),
         keys: series.keys,
-        series: series.series,
+        // only the points a chart can show travel to the webview
+        series: series.series.map(item => ({ ...item, points: thin(item.points) })),
         selected,
-        live: rows.some(row => row.status === 'running' || row.status === 'queued')
+        live: rows.some(row => row.status === 'running' || row.status === 'queued'),
+        images: images.images
       }
       return this.data
     } catch (error) {

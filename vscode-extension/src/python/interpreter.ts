@@ -1,11 +1,32 @@
 import { dirname } from 'path'
-import { type Uri, extensions } from 'vscode'
+import { type Disposable, type Event, type Uri, extensions } from 'vscode'
 
 /** The part of the Python extension's public API (`ms-python.python` exports) we use. */
 interface PythonApi {
   environments?: {
     getActiveEnvironmentPath(resource?: Uri): { path: string }
     resolveEnvironment(env: { path: string }): Promise<{ executable?: { uri?: Uri } } | undefined>
+    onDidChangeActiveEnvironmentPath?: Event<{ path: string }>
+  }
+}
+
+const pythonApi = async (): Promise<PythonApi | undefined> => {
+  const extension = extensions.getExtension<PythonApi>('ms-python.python')
+  if (!extension) {
+    return undefined
+  }
+  return extension.isActive ? extension.exports : await extension.activate()
+}
+
+/**
+ * Call `listener` whenever the user selects another interpreter in the Python extension;
+ * resolves to the subscription, or undefined without the extension (or that event).
+ */
+export const onDidChangePython = async (listener: () => void): Promise<Disposable | undefined> => {
+  try {
+    return (await pythonApi())?.environments?.onDidChangeActiveEnvironmentPath?.(() => listener())
+  } catch {
+    return undefined
   }
 }
 
@@ -16,13 +37,8 @@ interface PythonApi {
  * `python` first on PATH, or every run fails with ModuleNotFoundError.
  */
 export const selectedPythonBin = async (resource?: Uri): Promise<string | undefined> => {
-  const extension = extensions.getExtension<PythonApi>('ms-python.python')
-  if (!extension) {
-    return undefined
-  }
   try {
-    const api = extension.isActive ? extension.exports : await extension.activate()
-    const environments = api?.environments
+    const environments = (await pythonApi())?.environments
     if (!environments) {
       return undefined
     }

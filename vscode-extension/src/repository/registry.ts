@@ -1,6 +1,6 @@
 import { EventEmitter, type Event, type LogOutputChannel, Uri, commands, window, workspace } from 'vscode'
 import { GitexpClient } from '../languageClient/client'
-import { selectedPythonBin } from '../python/interpreter'
+import { onDidChangePython, selectedPythonBin } from '../python/interpreter'
 import { Disposable } from '../util/disposable'
 import { collectRepoRoots, rootForPath } from './roots'
 
@@ -44,6 +44,12 @@ export class Repositories extends Disposable {
       })
     )
     this.track({ dispose: () => this.stopAll() })
+    // Another interpreter selected: its environment may hold another gitexp, and launches
+    // must use its python; start every server again from there.
+    void onDidChangePython(() => {
+      this.output.info('gitexp: the Python interpreter changed; restarting the language servers')
+      this.restart()
+    }).then(subscription => subscription && (this.isDisposed ? subscription.dispose() : this.track(subscription)))
   }
 
   /** Resolves once the current workspace folders have their clients. */

@@ -10,7 +10,8 @@ import {
   describeRun,
   describeView,
   runTooltip,
-  selectedRuns
+  selectedRuns,
+  sweepsFromRefs
 } from './collect'
 
 const run = (name: string, extra: Partial<RunSummary> = {}): RunSummary => ({
@@ -132,5 +133,13 @@ describe('selectedRuns', () => {
 
   it('ignores nodes that are not runs', () => {
     assert.deepEqual(selectedRuns(undefined, [{ kind: 'sweep' }, a]).map(node => node.id), [a.id])
+  })
+})
+
+describe('sweepsFromRefs', () => {
+  it('counts runs per sweep from a ref listing, ignoring anything else', () => {
+    const listing = 'refs/experiments/a/r1\nrefs/experiments/b/r1\nrefs/experiments/a/r2\nrefs/experiments/odd\nrefs/heads/main\n'
+    assert.deepEqual(sweepsFromRefs(listing), [{ sweep: 'a', runs: 2, running: 0 }, { sweep: 'b', runs: 1, running: 0 }])
+    assert.deepEqual(sweepsFromRefs(''), [])
   })
 })

@@ -28,6 +28,23 @@ export const LIVE_STATUSES = new Set(['queued', 'running'])
 export const collectRepoNodes = (repos: { root: string; name: string }[]): RunsNode[] =>
   repos.map(({ root, name }) => ({ kind: 'repo', id: `repo:${root}`, repo: root, name }))
 
+/**
+ * Sweeps and their run counts from `git for-each-ref --format=%(refname) refs/experiments/`
+ * (one ref per run, `refs/experiments/<sweep>/<run>`): what the Runs view shows while the
+ * language server is still starting (Python's imports and the first index build take seconds
+ * at 10k runs; this listing takes milliseconds). Running counts are unknown (0) until then.
+ */
+export const sweepsFromRefs = (listing: string): SweepSummary[] => {
+  const counts = new Map<string, number>()
+  for (const line of listing.split('\n')) {
+    const parts = line.trim().split('/')
+    if (parts.length === 4 && parts[0] === 'refs' && parts[1] === 'experiments' && parts[2] && parts[3]) {
+      counts.set(parts[2], (counts.get(parts[2]) ?? 0) + 1)
+    }
+  }
+  return [...counts].map(([sweep, runs]) => ({ sweep, runs, running: 0 }))
+}
+
 export const collectSweepNodes = (
   repo: string,
   sweeps: SweepSummary[],

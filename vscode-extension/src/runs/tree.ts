@@ -1,3 +1,5 @@
+import { execFile } from 'child_process'
+import { promisify } from 'util'
 import {
   EventEmitter,
   type Event,
@@ -20,9 +22,24 @@ import {
   collectRepoNodes,
   collectRunNodes,
   collectSweepNodes,
-  describeView
+  describeView,
+  sweepsFromRefs
 } from './collect'
 import { runsTreeItem } from './items'
+
+/** The sweeps of `root` read straight from its refs (see `sweepsFromRefs`), or undefined. */
+const sweepsOfRefs = async (root: string) => {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['for-each-ref', '--format=%(refname)', 'refs/experiments/'], {
+      cwd: root,
+      maxBuffer: 256 << 20,
+      timeout: 10_000
+    })
+    return sweepsFromRefs(stdout)
+  } catch {
+    return undefined
+  }
+}
 
 const pageSize = (): number =>
   Math.max(1, workspace.getConfiguration('gitexp').get<number>('pageSize', 50))
@@ -163,6 +180,18 @@ export class RunsTree extends Disposable implements TreeDataProvider<RunsNode> {
         ? 'gitexp executable not found: set gitexp.executable'
         : 'gitexp language server is not running'
       return [this.error(client.root, text, client.state.message)]
+    }
+    if (client.state.kind === 'starting' && !this.state.filter) {
+      // Show the sweeps now, from the refs; the server's answer replaces them once it is up.
+      const quick = await sweepsOfRefs(client.root)
+      if (quick && client.state.kind === 'starting') {
+        const once = client.onDidChangeState(() => {
+          once.dispose()
+          this.refresh(client.root)
+        })
+        this.track(once)
+        return collectSweepNodes(client.root, quick, '')
+      }
     }
     try {
       const result = await client.runs({ filter: this.state.filter || undefined, limit: 0 })

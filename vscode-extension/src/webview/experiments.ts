@@ -16,14 +16,16 @@ import {
   themeQuartz
 } from 'ag-grid-community'
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
-import { cellValue, columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
+import { columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
+import { type GridRow, arrange, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
 import type { TableToView, ViewToTable } from '../experiments/messages'
 
 ModuleRegistry.registerModules([AllCommunityModule])
 
 const scriptStart = performance.now()
 let lastInput: number | undefined
-for (const type of ['mousedown', 'keydown']) {
+// (click, not mousedown: AG Grid sorts on click; input: a filter box's last keystroke)
+for (const type of ['click', 'keydown', 'input']) {
   window.addEventListener(type, () => (lastInput = performance.now()), { capture: true })
 }
 
@@ -86,17 +88,21 @@ const formatDuration = (seconds: Scalar | undefined): string => {
 const isNumeric = (column: TableColumn): boolean => column.type === 'BIGINT' || column.type === 'DOUBLE'
 
 /** Column definition shared by every data column: our value getter, order and filter. */
-const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<TableRow> = {}): ColDef<TableRow> => ({
+/** Floating filters apply this long after the last keystroke (AG Grid's default is 500 ms). */
+const FILTER_DEBOUNCE_MS = 40
+
+const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<GridRow> = {}): ColDef<GridRow> => ({
   colId: id,
   headerName: header,
   headerTooltip: id,
-  valueGetter: params => (params.data ? cellValue(params.data, id) : undefined),
+  valueGetter: params => params.data?.cells[id],
   comparator: (a, b, _nodeA, _nodeB, descending) => compareValues(a, b, descending),
   filter: numericColumn ? 'agNumberColumnFilter' : 'agTextColumnFilter',
+  filterParams: { debounceMs: FILTER_DEBOUNCE_MS },
   filterValueGetter: numericColumn
-    ? params => numeric(params.data ? cellValue(params.data, id) : undefined) ?? null
+    ? params => numeric(params.data?.cells[id]) ?? null
     : params => {
-        const value = params.data ? cellValue(params.data, id) : undefined
+        const value = params.data?.cells[id]
         return value === undefined || value === null ? null : String(value)
       },
   valueFormatter: params => formatNumber(params.value as Scalar | undefined),
@@ -105,9 +111,13 @@ const dataColumn = (id: string, header: string, numericColumn: boolean, extra: C
 })
 
 let groupBySweep = false
+/** Sweeps whose rows are hidden under their header (remembered per workspace). */
+const collapsed = new Set<string>()
+/** Rows of each sweep left after filtering, for the headers (set while AG Grid sorts). */
+let shownBySweep = new Map<string, number>()
 
-const buildColumns = (columns: TableColumn[]): (ColDef<TableRow> | ColGroupDef<TableRow>)[] => {
-  const group = (kind: TableColumn['kind'], title: string): ColGroupDef<TableRow>[] => {
+const buildColumns = (columns: TableColumn[]): (ColDef<GridRow> | ColGroupDef<GridRow>)[] => {
+  const group = (kind: TableColumn['kind'], title: string): ColGroupDef<GridRow>[] => {
     const children = columns
       .filter(column => column.kind === kind)
       .map(column => dataColumn(columnId(column), column.key, isNumeric(column)))
@@ -120,21 +130,22 @@ const buildColumns = (columns: TableColumn[]): (ColDef<TableRow> | ColGroupDef<T
       headerTooltip: 'starred (the tag "star"); click to star or unstar',
       width: 44,
       pinned: 'left',
-      valueGetter: params => (params.data?.tags.star ? 1 : 0),
+      valueGetter: params => (params.data?.row?.tags.star ? 1 : 0),
       cellRenderer: (params: { value: number }) => (params.value ? '★' : '☆'),
       cellClass: 'star',
       filter: 'agNumberColumnFilter',
       onCellClicked: params => {
-        if (params.data) {
-          post({ type: 'star', run: params.data.run, starred: !params.data.tags.star })
+        const row = params.data?.row
+        if (row) {
+          post({ type: 'star', run: row.run, starred: !row.tags.star })
         }
       }
     },
     dataColumn('run', 'run', false, { pinned: 'left', width: 220 }),
-    dataColumn('sweep', 'sweep', false, { width: 140, spanRows: () => groupBySweep }),
+    dataColumn('sweep', 'sweep', false, { width: 140 }),
     dataColumn('status', 'status', false, {
       width: 120,
-      filterParams: { filterOptions: ['equals', 'notEqual', 'contains'], maxNumConditions: 4 },
+      filterParams: { filterOptions: ['equals', 'notEqual', 'contains'], maxNumConditions: 4, debounceMs: FILTER_DEBOUNCE_MS },
       cellRenderer: (params: { value: string }) =>
         params.value ? `<span class="status ${params.value}">${STATUS_ICON[params.value] ?? ''} ${params.value}</span>` : ''
     }),
@@ -150,8 +161,8 @@ const buildColumns = (columns: TableColumn[]): (ColDef<TableRow> | ColGroupDef<T
     {
       ...dataColumn('tags', 'tags', false, { width: 140 }),
       valueGetter: params =>
-        params.data
-          ? Object.entries(params.data.tags)
+        params.data?.row
+          ? Object.entries(params.data.row.tags)
               .map(([key, value]) => (value === true ? key : `${key}=${value}`))
               .join(' ')
           : ''
@@ -162,32 +173,78 @@ const buildColumns = (columns: TableColumn[]): (ColDef<TableRow> | ColGroupDef<T
 }
 
 const counts = { total: 0, loaded: 0 }
-let known = new Set<string>()
+/** Every run in the grid, by id (the group headers are computed from these). */
+let known = new Map<string, TableRow>()
+let tableColumns: TableColumn[] = []
 let columnsKey = ''
 let brushed: Set<string> | undefined
 let restoring = false
 let reselect = new Set<string>()
 
-const api: GridApi<TableRow> = createGrid($('grid'), {
+const api: GridApi<GridRow> = createGrid($('grid'), {
   theme,
   columnDefs: buildColumns([]),
   rowData: [],
-  getRowId: params => params.data.run,
+  getRowId: params => params.data.id,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },
-  rowSelection: { mode: 'multiRow', checkboxes: true, headerCheckbox: true, enableClickSelection: true },
+  rowSelection: {
+    mode: 'multiRow',
+    checkboxes: true,
+    headerCheckbox: true,
+    enableClickSelection: true,
+    isRowSelectable: node => !node.data?.group
+  },
   selectionColumnDef: { pinned: 'left', width: 40 },
-  enableCellSpan: true,
   animateRows: false,
   suppressColumnMoveAnimation: true,
   tooltipShowDelay: 400,
-  isExternalFilterPresent: () => brushed !== undefined,
-  doesExternalFilterPass: node => (node.data ? (brushed?.has(node.data.run) ?? true) : true),
+  // --- group by sweep (see experiments/groups.ts): headers are full-width rows of our own
+  isFullWidthRow: params => Boolean(params.rowNode.data?.group),
+  fullWidthCellRenderer: (params: { data?: GridRow }) => {
+    const element = document.createElement('div')
+    element.className = 'sweep-group'
+    const group = params.data?.group
+    if (group) {
+      element.dataset.sweep = group.sweep
+      element.textContent = groupLabel(group, collapsed.has(group.sweep), shownBySweep.get(group.sweep), formatNumber)
+      element.title = collapsed.has(group.sweep) ? 'click to show its runs' : 'click to hide its runs'
+      element.addEventListener('click', () => toggleGroup(group.sweep))
+    }
+    return element
+  },
+  alwaysPassFilter: node => Boolean(node.data?.group),
+  postSortRows: params => {
+    if (!groupBySweep) {
+      return
+    }
+    const descending = api.getColumnState().find(column => column.colId === 'sweep')?.sort === 'desc'
+    const { order, shown } = arrange(params.nodes, collapsed, descending)
+    shownBySweep = shown
+    params.nodes.length = 0
+    for (const node of order) {
+      params.nodes.push(node)
+    }
+  },
+  isExternalFilterPresent: () => brushed !== undefined || (groupBySweep && collapsed.size > 0),
+  doesExternalFilterPass: node => {
+    const data = node.data
+    if (!data || data.group) {
+      return true
+    }
+    if (groupBySweep && collapsed.has(data.sweep)) {
+      return false
+    }
+    return brushed?.has(data.id) ?? true
+  },
   onSelectionChanged: () => {
     updateCounts()
     post({ type: 'selection', runs: selectedRuns() })
   },
   onModelUpdated: () => {
     updateCounts()
+    if (groupBySweep) {
+      refreshHeaders()
+    }
     // For the benchmark: how long the grid took from the user's last click or keystroke
     // (a sort, a filter) to a new row model, measured here, without any round trip.
     if (lastInput !== undefined) {
@@ -198,20 +255,69 @@ const api: GridApi<TableRow> = createGrid($('grid'), {
   onFirstDataRendered: () => {
     document.body.dataset.firstRowsMs = String(Math.round(performance.now() - scriptStart))
   },
-  onSortChanged: () => saveState(),
+  onSortChanged: () => {
+    saveState()
+    if (groupBySweep) {
+      syncGroups()  // the best value is of the metric the table sorts by
+    }
+  },
   onColumnMoved: event => event.finished && saveState(),
   onColumnPinned: () => saveState(),
   onColumnVisible: () => saveState(),
   onColumnResized: event => event.finished && saveState(),
-  onRowDoubleClicked: event => event.data && post({ type: 'action', action: 'show', runs: [event.data.run] })
+  onRowDoubleClicked: event => event.data?.row && post({ type: 'action', action: 'show', runs: [event.data.row.run] })
 })
 
 function selectedRuns(): string[] {
-  return api.getSelectedRows().map(row => row.run)
+  return api.getSelectedRows().flatMap(row => (row.row ? [row.row.run] : []))
+}
+
+/** The metric a header names the best of: the first metric the table sorts by, else the first one. */
+function groupMetric(): string | undefined {
+  const sorted = api
+    .getColumnState()
+    .filter(column => column.sort && column.colId.startsWith('metrics.'))
+    .sort((a, b) => (a.sortIndex ?? 0) - (b.sortIndex ?? 0))
+  return sorted[0]?.colId.slice('metrics.'.length) ?? tableColumns.find(column => column.kind === 'metric')?.key
+}
+
+/** Make the grid's header rows match the runs: one per sweep while grouping, none otherwise. */
+function syncGroups(): void {
+  const wanted = groupBySweep ? summarise(known.values(), groupMetric()) : new Map()
+  const add: GridRow[] = []
+  const update: GridRow[] = []
+  const remove: GridRow[] = []
+  api.forEachNode(node => {
+    if (node.data?.group && !wanted.has(node.data.sweep)) {
+      remove.push(node.data)
+    }
+  })
+  for (const group of wanted.values()) {
+    ;(api.getRowNode(groupRow(group).id) ? update : add).push(groupRow(group))
+  }
+  if (add.length || update.length || remove.length) {
+    api.applyTransaction({ add, update, remove })
+  }
+}
+
+function refreshHeaders(): void {
+  const nodes = [...shownBySweep.keys()].flatMap(sweep => {
+    const node = api.getRowNode(`group:${sweep}`)
+    return node ? [node] : []
+  })
+  api.redrawRows({ rowNodes: nodes })
+}
+
+function toggleGroup(sweep: string): void {
+  if (!collapsed.delete(sweep)) {
+    collapsed.add(sweep)
+  }
+  api.onFilterChanged()
+  saveState()
 }
 
 function updateCounts(): void {
-  const shown = api.getDisplayedRowCount()
+  const shown = groupBySweep ? [...shownBySweep.values()].reduce((sum, n) => sum + n, 0) : api.getDisplayedRowCount()
   const selected = api.getSelectedRows().length
   const loading = counts.loaded < counts.total ? ` · loading ${counts.loaded}/${counts.total}` : ''
   $('count').textContent = `${counts.total} runs · ${shown} shown · ${selected} selected${loading}`
@@ -222,7 +328,7 @@ function updateCounts(): void {
 
 function saveState(): void {
   if (!restoring) {
-    post({ type: 'state', columns: api.getColumnState(), groupBySweep })
+    post({ type: 'state', columns: api.getColumnState(), groupBySweep, collapsed: [...collapsed] })
   }
 }
 
@@ -238,6 +344,7 @@ const setColumns = (columns: TableColumn[]): void => {
     return
   }
   columnsKey = key
+  tableColumns = columns
   const state = api.getColumnState()
   restoring = true
   api.setGridOption('columnDefs', buildColumns(columns))
@@ -247,13 +354,16 @@ const setColumns = (columns: TableColumn[]): void => {
 }
 
 const upsert = (rows: TableRow[]): void => {
-  const add: TableRow[] = []
-  const update: TableRow[] = []
+  const add: GridRow[] = []
+  const update: GridRow[] = []
   for (const row of rows) {
-    ;(known.has(row.run) ? update : add).push(row)
-    known.add(row.run)
+    ;(known.has(row.run) ? update : add).push(gridRow(row))
+    known.set(row.run, row)
   }
   api.applyTransaction({ add, update })
+  if (groupBySweep) {
+    syncGroups()
+  }
 }
 
 function fillColumnChooser(): void {
@@ -279,23 +389,18 @@ function fillColumnChooser(): void {
   }
 }
 
-const setGroupBySweep = (on: boolean): void => {
+/** Grouping on or off: header rows come or go; AG Grid filters and sorts again, we arrange. */
+const setGroupBySweep = (on: boolean, save = true): void => {
   groupBySweep = on
   $<HTMLInputElement>('group').checked = on
-  const state = api.getColumnState()
-  const others = state.filter(column => column.sort && column.colId !== 'sweep')
-  restoring = true
-  api.applyColumnState({
-    state: on
-      ? [{ colId: 'sweep', sort: 'asc', sortIndex: 0, pinned: 'left', hide: false },
-         ...others.map(column => ({ colId: column.colId, sortIndex: (column.sortIndex ?? 0) + 1 }))]
-      : [{ colId: 'sweep', pinned: null }],
-    defaultState: undefined
-  })
-  restoring = false
-  api.refreshCells({ force: true })
-  api.redrawRows()
-  saveState()
+  if (!on) {
+    shownBySweep = new Map()
+  }
+  syncGroups()
+  api.onFilterChanged()
+  if (save) {
+    saveState()
+  }
 }
 
 // --- toolbar ------------------------------------------------------------------------------
@@ -305,6 +410,7 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-a
     if (action === 'csv') {
       const onlySelected = api.getSelectedRows().length > 0
       const csv = api.getDataAsCsv({ onlySelected, skipColumnGroupHeaders: true, allColumns: false,
+        shouldRowBeSkipped: params => Boolean(params.node.data?.group),
         columnKeys: api.getColumnState().filter(c => !c.hide && c.colId !== 'star' && c.colId !== 'ag-Grid-SelectionColumn').map(c => c.colId) })
       post({ type: 'csv', text: csv ?? '' })
       return
@@ -353,7 +459,7 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
   switch (message.type) {
     case 'reset':
       reselect = new Set(selectedRuns())
-      known = new Set()
+      known = new Map()
       counts.total = message.total
       counts.loaded = 0
       api.setGridOption('rowData', [])
@@ -362,8 +468,12 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
         restoring = true
         api.applyColumnState({ state: message.state.columns as ColumnState[], applyOrder: true })
         restoring = false
-        if (message.state.groupBySweep) {
-          setGroupBySweep(true)
+        collapsed.clear()
+        for (const sweep of message.state.collapsed ?? []) {
+          collapsed.add(sweep)
+        }
+        if (message.state.groupBySweep !== groupBySweep) {
+          setGroupBySweep(message.state.groupBySweep, false)
         }
       }
       $<HTMLInputElement>('where').value = message.where
@@ -383,7 +493,10 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
       break
     case 'remove': {
       const gone = message.runs.filter(run => known.delete(run))
-      api.applyTransaction({ remove: gone.map(run => ({ run }) as TableRow) })
+      api.applyTransaction({ remove: gone.map(run => ({ id: run }) as GridRow) })
+      if (groupBySweep) {
+        syncGroups()
+      }
       counts.total -= gone.length
       counts.loaded = known.size
       updateCounts()

@@ -20,6 +20,8 @@ import {
   type PlotRun,
   coloursByParam,
   describeRun,
+  imageAt,
+  imageTags,
   smooth,
   varyingParams
 } from '../plot/dashboard'
@@ -37,7 +39,9 @@ const css = (name: string, fallback: string): string =>
 let data: DashboardData | undefined
 const selected = new Set<string>()
 const charts = new Map<string, echarts.ECharts>()
-let view: 'curves' | 'scatter' | 'parallel' = 'curves'
+let view: 'curves' | 'scatter' | 'parallel' | 'images' = 'curves'
+/** The step each tag's slider is on; a tag without one (or at its end) follows the newest step. */
+const imageSteps = new Map<string, number>()
 
 const settings = () => ({
   x: $<HTMLSelectElement>('x').value as 'step' | 'time',
@@ -95,11 +99,22 @@ const curveOption = (key: string) => {
   const series = data!.series
     .filter(item => item.key === key && runs.has(item.run))
     .map(item => {
-      const points = item.points
-        .filter(point => Number.isFinite(point[0]) && Number.isFinite(point[1]) && (x === 'step' || point[2] !== undefined))
-        .sort((a, b) => (x === 'step' ? a[0] - b[0] : (a[2] ?? 0) - (b[2] ?? 0)))
+      const points = item.points.filter(
+        point => Number.isFinite(point[0]) && Number.isFinite(point[1]) && (x === 'step' || point[2] !== undefined)
+      )
+      const position = (point: (typeof points)[number]): number => (x === 'step' ? point[0] : (point[2] ?? 0))
+      if (points.some((point, index) => index > 0 && position(point) < position(points[index - 1]))) {
+        points.sort((a, b) => position(a) - position(b))
+      }
       const ys = smooth(points.map(point => point[1]), weight)
       const first = points[0]?.[2] ?? 0
+      // A flat typed array (x0, y0, x1, y1, ...): ECharts takes it as it is, where an array of
+      // pairs is deep-cloned by setOption (100 runs x 1,000 points: most of the draw time).
+      const flat = new Float64Array(points.length * 2)
+      points.forEach((point, index) => {
+        flat[2 * index] = x === 'step' ? point[0] : (point[2] ?? 0) - first
+        flat[2 * index + 1] = log && ys[index] <= 0 ? Number.NaN : ys[index]
+      })
       return {
         id: item.run,
         name: item.run,
@@ -111,7 +126,9 @@ const curveOption = (key: string) => {
         lineStyle: { width: 1.4 },
         color: colours.get(item.run),
         emphasis: { focus: 'series' as const, lineStyle: { width: 2.5 } },
-        data: points.map((point, index) => [x === 'step' ? point[0] : (point[2] ?? 0) - first, log && ys[index] <= 0 ? null : ys[index]])
+        dimensions: ['x', 'y'],
+        encode: { x: 0, y: 1 },
+        data: flat as unknown as number[][]
       }
     })
   return {
@@ -232,6 +249,72 @@ const drawParallel = (): void => {
   })
 }
 
+/**
+ * Images the runs logged: one section per tag with a step slider; each run shows its image
+ * at that step (its last one at or before it). Rebuilt on every update, the slider kept.
+ */
+const drawImages = (): void => {
+  const container = $('images')
+  container.replaceChildren()
+  const images = data!.images
+  for (const [tag, steps] of imageTags(images)) {
+    const section = document.createElement('section')
+    section.className = 'image-tag'
+    section.dataset.tag = tag
+    const title = document.createElement('h3')
+    title.textContent = tag
+    const bar = document.createElement('div')
+    bar.className = 'slider'
+    const slider = document.createElement('input')
+    slider.type = 'range'
+    slider.min = '0'
+    slider.max = String(steps.length - 1)
+    const chosen = imageSteps.get(tag)
+    const index = chosen === undefined ? steps.length - 1 : Math.max(0, steps.findIndex(step => step >= chosen))
+    slider.value = String(index)
+    slider.setAttribute('aria-label', `${tag} step`)
+    const label = document.createElement('span')
+    label.className = 'step'
+    const runs = document.createElement('div')
+    runs.className = 'image-runs'
+    const show = (): void => {
+      const step = steps[Number(slider.value)]
+      label.textContent = `step ${step} (${Number(slider.value) + 1}/${steps.length})`
+      runs.replaceChildren()
+      for (const item of images.filter(each => each.tag === tag)) {
+        const at = imageAt(item.steps, step)
+        const figure = document.createElement('figure')
+        const caption = document.createElement('figcaption')
+        caption.textContent = `${item.run} · step ${at?.step ?? '-'}${at ? ` · ${at.width}×${at.height}` : ''}`
+        if (at?.uri) {
+          const img = document.createElement('img')
+          img.src = at.uri
+          img.alt = `${item.run} ${tag} step ${at.step}`
+          img.dataset.step = String(at.step)
+          figure.append(img)
+        } else {
+          caption.textContent += ' (too large to send)'
+        }
+        figure.append(caption)
+        runs.append(figure)
+      }
+    }
+    slider.addEventListener('input', () => {
+      const value = Number(slider.value)
+      if (value === steps.length - 1) {
+        imageSteps.delete(tag)
+      } else {
+        imageSteps.set(tag, steps[value])
+      }
+      show()
+    })
+    show()
+    bar.append(slider, label)
+    section.append(title, bar, runs)
+    container.append(section)
+  }
+}
+
 /** A key below the charts for up to 20 runs (out of the plot area); beyond, hover tells. */
 const drawKey = (): void => {
   const key = $('key')
@@ -273,6 +356,8 @@ const render = (): void => {
     drawCurves()
   } else if (view === 'scatter') {
     drawScatter()
+  } else if (view === 'images') {
+    drawImages()
   } else {
     drawParallel()
   }
@@ -319,7 +404,9 @@ const setView = (next: typeof view): void => {
     tab.classList.toggle('active', tab.dataset.view === next)
   }
   $('curve-controls').hidden = next !== 'curves'
-  $('scatter-controls').hidden = next === 'curves'
+  $('scatter-controls').hidden = next === 'curves' || next === 'images'
+  $('charts').hidden = next === 'images'
+  $('images').hidden = next !== 'images'
   clearCharts()
   render()
 }
@@ -351,6 +438,13 @@ window.addEventListener('message', (event: MessageEvent<{ type: string; data: Da
   }
   $('title').textContent = data.title
   $('live').hidden = !data.live
+  const hasImages = (data.images ?? []).length > 0
+  document.querySelector<HTMLButtonElement>('[data-view="images"]')!.hidden = !hasImages
+  document.body.dataset.images = String((data.images ?? []).length)
+  if (!hasImages && view === 'images') {
+    view = 'curves'
+    setView('curves')
+  }
   showControls()
   render()
   document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1)

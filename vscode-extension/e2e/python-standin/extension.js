@@ -1,0 +1,36 @@
+// A stand-in for ms-python.python in gitexp's e2e (the real extension is not installable
+// offline). It exports the part of the public API that @vscode/python-extension types:
+// environments.getActiveEnvironmentPath / resolveEnvironment / onDidChangeActiveEnvironmentPath
+// / updateActiveEnvironmentPath, over the interpreters listed (one per line) in the file
+// $GITEXP_E2E_PYTHONS; the command "E2E: Switch Python Interpreter" selects the next one.
+const vscode = require('vscode')
+const { readFileSync } = require('fs')
+const { dirname } = require('path')
+
+exports.activate = context => {
+  // (the list sits beside the workspace folder; the variable names it when the host inherits it)
+  const list = process.env.GITEXP_E2E_PYTHONS || `${dirname(vscode.workspace.workspaceFolders[0].uri.fsPath)}/pythons`
+  const pythons = readFileSync(list, 'utf8').split('\n').filter(Boolean)
+  let active = pythons[0]
+  const changed = new vscode.EventEmitter()
+  const environment = path => ({ id: path, path })
+  const environments = {
+    getActiveEnvironmentPath: () => environment(active),
+    resolveEnvironment: async env => {
+      const path = typeof env === 'string' ? env : env.path
+      return { ...environment(path), executable: { uri: vscode.Uri.file(path), bitness: '64-bit', sysPrefix: dirname(dirname(path)) } }
+    },
+    updateActiveEnvironmentPath: async env => {
+      active = typeof env === 'string' ? env : env.path
+      changed.fire({ ...environment(active), resource: undefined })
+    },
+    onDidChangeActiveEnvironmentPath: changed.event,
+    known: pythons.map(environment)
+  }
+  context.subscriptions.push(
+    changed,
+    vscode.commands.registerCommand('gitexpE2e.switchInterpreter', () =>
+      environments.updateActiveEnvironmentPath(pythons[(pythons.indexOf(active) + 1) % pythons.length]))
+  )
+  return { ready: Promise.resolve(), environments }
+}
