@@ -2,6 +2,7 @@
 // (browser IIFEs: the plots dashboard with ECharts, the experiments table with AG Grid; a
 // webview loads nothing from the network).
 import * as esbuild from 'esbuild'
+import { rmSync } from 'fs'
 
 const production = process.argv.includes('--production')
 const watch = process.argv.includes('--watch')
@@ -27,6 +28,11 @@ const builds = [
     target: 'es2020'
   }))
 ]
+
+if (production) {
+  // no source maps of an earlier development build may end up in the .vsix
+  rmSync('dist', { recursive: true, force: true })
+}
 
 if (watch) {
   for (const options of builds) {

@@ -306,7 +306,7 @@ try {
     const at = Number(await header('sweep0').evaluate(element => element.closest('.ag-row').getAttribute('row-index')))
     const lrs = []
     for (let index = at + 1; index <= at + 4; index++) {
-      if ((await cell(index, 'sweep').textContent()) !== 'sweep0') throw new Error(`row ${index} is not of sweep0`)
+      if (!(await cell(index, 'run').textContent())?.startsWith('sweep0/')) throw new Error(`row ${index} is not of sweep0`)
       lrs.push(Number(await cell(index, 'params.lr').textContent()))
     }
     if (lrs.some((value, index) => index > 0 && value < lrs[index - 1])) throw new Error(`lr not ascending in sweep0: ${lrs}`)
