@@ -63,8 +63,12 @@ export interface ClientOptions {
   executable: string
   sweepGlob: string
   output: LogOutputChannel
-  /** the folder of the Python extension's selected interpreter, when there is one */
-  pythonBin?: string
+  /**
+   * the folder of the Python extension's selected interpreter, when there is one (a promise:
+   * asking the Python extension may wait for it to activate, and the client, with the Runs
+   * view's quick listing from the refs, should not)
+   */
+  pythonBin?: string | Promise<string | undefined>
 }
 
 /**
@@ -83,6 +87,7 @@ export class GitexpClient extends Disposable {
   private readonly ready: Promise<LanguageClient>
   private currentState: ClientState = { kind: 'starting' }
   private resolved: string | undefined
+  private python: string | undefined
 
   constructor(private readonly options: ClientOptions) {
     super()
@@ -104,7 +109,7 @@ export class GitexpClient extends Disposable {
   }
 
   public get pythonBin(): string | undefined {
-    return this.options.pythonBin
+    return this.python
   }
 
   public get name(): string {
@@ -187,8 +192,9 @@ export class GitexpClient extends Disposable {
   }
 
   private async start(): Promise<LanguageClient> {
-    const { root, executable, sweepGlob, output, pythonBin } = this.options
-    const command = await findGitexp(executable, root, pythonBin)
+    const { root, executable, sweepGlob, output } = this.options
+    this.python = await this.options.pythonBin
+    const command = await findGitexp(executable, root, this.python)
     this.resolved = command
     if (command === undefined) {
       const message = missingExecutableMessage(executable)

@@ -98,10 +98,7 @@ export class Repositories extends Disposable {
     }
     for (const root of roots) {
       if (!this.clients.has(root)) {
-        const pythonBin = await selectedPythonBin(Uri.file(root))
-        if (this.isDisposed || this.clients.has(root)) {
-          continue
-        }
+        const pythonBin = selectedPythonBin(Uri.file(root))
         const client = new GitexpClient({ root, output: this.output, pythonBin, ...this.settings })
         client.onDidChangeState(state => {
           if (state.kind === 'failed' && state.missingExecutable) {
