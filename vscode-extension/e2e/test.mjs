@@ -392,7 +392,7 @@ try {
   })
 
   await check('selecting another interpreter restarts the server from it', async () => {
-    await runCommand('E2E: Switch Python Interpreter')
+    await runCommand('E2E: Use the Second Python Interpreter')
     await until("envB's gitexp serving", async () => /^lsp/m.test(calls('envB')), 60_000)
   })
 

@@ -2,7 +2,8 @@
 // offline). It exports the part of the public API that @vscode/python-extension types:
 // environments.getActiveEnvironmentPath / resolveEnvironment / onDidChangeActiveEnvironmentPath
 // / updateActiveEnvironmentPath, over the interpreters listed (one per line) in the file
-// $GITEXP_E2E_PYTHONS; the command "E2E: Switch Python Interpreter" selects the next one.
+// $GITEXP_E2E_PYTHONS; the command "E2E: Use the Second Python Interpreter" selects the second
+// (idempotent: a command palette retry must not switch back).
 const vscode = require('vscode')
 const { readFileSync } = require('fs')
 const { dirname } = require('path')
@@ -21,16 +22,18 @@ exports.activate = context => {
       return { ...environment(path), executable: { uri: vscode.Uri.file(path), bitness: '64-bit', sysPrefix: dirname(dirname(path)) } }
     },
     updateActiveEnvironmentPath: async env => {
-      active = typeof env === 'string' ? env : env.path
-      changed.fire({ ...environment(active), resource: undefined })
+      const path = typeof env === 'string' ? env : env.path
+      if (path !== active) {
+        active = path
+        changed.fire({ ...environment(active), resource: undefined })
+      }
     },
     onDidChangeActiveEnvironmentPath: changed.event,
     known: pythons.map(environment)
   }
   context.subscriptions.push(
     changed,
-    vscode.commands.registerCommand('gitexpE2e.switchInterpreter', () =>
-      environments.updateActiveEnvironmentPath(pythons[(pythons.indexOf(active) + 1) % pythons.length]))
+    vscode.commands.registerCommand('gitexpE2e.useSecondInterpreter', () => environments.updateActiveEnvironmentPath(pythons[1]))
   )
   return { ready: Promise.resolve(), environments }
 }
