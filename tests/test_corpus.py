@@ -159,6 +159,8 @@ ESCAPES = [line for line in (CORPUS / "escape.sql").read_text().splitlines() if 
 HARMLESS = {"ATTACH ':memory:' AS m", "CHECKPOINT", "VACUUM", "USE memory"}  # in-memory only
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # one gitexp process per escape: over 2 minutes on a loaded 2-core box
 def test_sql_escapes_are_refused(repo):
     before = sorted(p.relative_to(repo.path) for p in repo.path.rglob("*") if ".git" not in p.parts)
     for sql in ESCAPES:
