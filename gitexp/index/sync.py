@@ -10,12 +10,13 @@ Concurrency design (the CLI, a scheduler and the language server all sync and re
   inode; the next reader sees the new one. Writers queue on the flock, and one that
   waited re-lists the refs and usually finds nothing left to do.
 * A snapshot is a base file and, optionally, a delta beside it (`index.delta.duckdb`): the
-  runs changed since the base was written, and the base rows they hide. A small change
-  writes a new delta (a copy of the old one plus the change), so adding one run to 100k
-  copies and checkpoints a few kilobytes, not the whole index; readers lay the delta over
-  the base with views (below `DELTA_FROM` bytes the base is simply copied). Past `DELTA_RUNS` runs, or when the change needs columns the base
-  lacks (a new key, a wider type), the delta is folded into a new base. A delta names the
-  base it was written for and is ignored next to any other.
+  runs changed since the base was written, and the base rows they hide. A small change to
+  a big index writes a new delta (a copy of the old one plus the change), so adding one run
+  to 100k copies and checkpoints a few megabytes, not the whole index; readers lay the delta
+  over the base with views. Below `DELTA_FROM` bytes the base is simply copied. Past
+  `DELTA_RUNS` runs, or when the change needs columns the base lacks (a new key, a wider
+  type), the delta is folded into a new base. A delta names the base it was written for and
+  is ignored next to any other.
 * Every reader attaches the file into its own in-memory DuckDB instance. `duckdb.connect`
   of a path would share one cached instance per process, which would keep serving an old
   snapshot in a long-lived process (the language server) after a rename.
@@ -393,7 +394,7 @@ def _fold_delta(base: Any, plan: _Plan) -> None:
         run = RunRef(*run_id.split("/", 1))
         if run_id in commits and run not in plan.read and run_id not in plan.drop:
             plan.read[run] = commits[run_id]
-        elif run_id not in commits:
+        elif run_id not in commits:  # dropped since: its base rows go (read again if it came back)
             plan.drop.add(run_id)
 
 
