@@ -14,6 +14,34 @@ from pathlib import Path
 
 import pytest
 
+def in_terminal(cwd: Path, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24) -> str:
+    """`python -m gitexp ARGS` attached to a real pseudo-terminal of `cols` x `rows`: what it drew
+    (escape codes kept). It must exit 0."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "gitexp", *args], cwd=cwd, env=env,
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.wait(timeout=60) == 0, screen
+    return screen
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Tester", "GIT_AUTHOR_EMAIL": "tester@example.com",
     "GIT_COMMITTER_NAME": "Tester", "GIT_COMMITTER_EMAIL": "tester@example.com",

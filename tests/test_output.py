@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
 
 import recordgen
-from conftest import GIT_ENV
+from conftest import GIT_ENV, in_terminal
 from recordgen import Record
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -45,23 +41,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 def terminal(repo: Path, *args: str, cols: int = 80, rows: int = 24, **env: str) -> str:
     """`gitexp ARGS` attached to a real pseudo-terminal of `cols` x `rows`; its screen, colours removed."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "gitexp", *args], cwd=repo, env=_env(**env),
-                            stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 1 << 16)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(timeout=60) == 0, b"".join(chunks).decode(errors="replace")
-    return ANSI.sub("", b"".join(chunks).decode(errors="replace")).replace("\r\n", "\n")
+    screen = in_terminal(repo, list(args), _env(**env), cols, rows)
+    return ANSI.sub("", screen).replace("\r\n", "\n")
 
 
 def piped(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

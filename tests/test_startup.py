@@ -3,18 +3,14 @@ gets rich's styles. (Speed itself is measured by bench/bench_scale.py and bench_
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 
 import pytest
 
-from conftest import GIT_ENV
+from conftest import GIT_ENV, in_terminal
 
 
 def _imported(repo, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -60,24 +56,8 @@ def test_a_command_still_has_its_own_help_and_the_others_are_listed(repo):
 
 
 def test_a_terminal_still_gets_styles(two_runs):
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    proc = subprocess.Popen([sys.executable, "-m", "gitexp", "show", "s/lr0.1"], cwd=two_runs.path,
-                            env={**env, **GIT_ENV, "TERM": "xterm-256color"}, stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 1 << 16)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(timeout=60) == 0
-    screen = b"".join(chunks).decode(errors="replace")
+    screen = in_terminal(two_runs.path, ["show", "s/lr0.1"], {**env, **GIT_ENV, "TERM": "xterm-256color"}, 120, 40)
     assert "\x1b[1m" in screen and "s/lr0.1" in screen  # bold labels, as rich draws them
     data = json.loads(two_runs.gitexp("show", "s/lr0.1", "--json").stdout)
     assert data["status"] == "completed"
