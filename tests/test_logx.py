@@ -112,3 +112,26 @@ def test_with_torch_checkpoints_are_torch_files_and_events_come_from_summarywrit
     assert best["epoch"] == 2 and best["__metric"] == 70.0
     [events] = [p for p in tmp_path.iterdir() if "tfevents" in p.name]
     assert events.name.endswith(".gitexp-mirror")
+
+
+def test_closing_the_tensorboard_writer_as_runx_scripts_do_is_not_an_error(tmp_path):
+    """`logx.tensorboard.close()` ends the writer; logx's flush after each call must not touch it then."""
+    script = ("from gitexp.logx import logx\n"
+              f"logx.initialize(logdir={str(tmp_path)!r}, tensorboard=True)\n"
+              "for step in range(3):\n"
+              "    logx.metric('val', {'loss': 1.0 / (step + 1)}, step)\n"
+              "logx.tensorboard.close()\n")
+    for _ in range(3):  # the writer's thread may or may not have ended by the flush: try a few times
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env={**os.environ, "GITEXP_RUN_DIR": str(tmp_path)})
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_the_event_writer_flushed_or_closed_again_after_close_is_a_no_op(tmp_path):
+    from gitexp.track.tensorboard import EventWriter
+
+    writer = EventWriter(tmp_path)
+    writer.add_scalar("loss", 0.5, 1)
+    writer.close()
+    writer.flush()  # TensorBoard's own writer raises "Writer is closed" here
+    writer.close()

@@ -287,6 +287,7 @@ class EventWriter:
     def __init__(self, logdir: Path, filename_suffix: str = ""):
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+        self._closed = False
         self._writer = EventFileWriter(str(logdir), max_queue_size=1000, flush_secs=1,
                                        filename_suffix=filename_suffix)
 
@@ -306,10 +307,13 @@ class EventWriter:
         self.add_summary(summary, step, wall_time)
 
     def flush(self) -> None:
-        self._writer.flush()
+        if not self._closed:  # after close, a no-op, as torch's SummaryWriter makes it
+            self._writer.flush()
 
     def close(self) -> None:
-        self._writer.close()
+        if not self._closed:
+            self._closed = True
+            self._writer.close()
 
 
 def _hparams_summary(tag: str, plugin_data: Any) -> Any:
