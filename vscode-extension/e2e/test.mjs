@@ -381,6 +381,7 @@ try {
     await until('the live curve grows', async () => (await points()) > before + 5, 30_000)
     timings.liveUpdateSeenMs = Date.now() - started
     await shot('13-live-plot')
+    await runCommand('gitexp: Show Experiments Table')  // in front of the plot (one editor group)
     await table.locator('button[data-action="kill"]').click()
   })
 
