@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GIT_ENV
+from conftest import GIT_ENV, alive
 
 pytestmark = pytest.mark.slow
 
@@ -37,17 +37,6 @@ child.kill()
 """
 SWEEP = "CMD: python job.py\nHPARAMS:\n  sleep: [0.2, 0.4, 0.6, 0.8]\n"
 ENV = {**os.environ, **GIT_ENV}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _gitexp(path: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -82,9 +71,9 @@ def _kill_trial(template: Path, root: Path, seed: int) -> dict:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 20  # the reaper: SIGTERM, then SIGKILL 3 s later
-    while any(_alive(int(p.name)) for p in pids.iterdir()) and time.monotonic() < deadline:
+    while any(alive(int(p.name)) for p in pids.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    orphans = sum(_alive(int(p.name)) for p in pids.iterdir())
+    orphans = sum(alive(int(p.name)) for p in pids.iterdir())
     before = _records(path)
     stuck = sum(r["status"] in ("running", "queued") for r in before)
     done_before = sum(r["status"] == "completed" for r in before)

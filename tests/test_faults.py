@@ -13,18 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GIT_ENV
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
+from conftest import GIT_ENV, alive
 
 
 def _runs(repo) -> dict[str, dict]:
@@ -88,9 +77,9 @@ def test_children_that_setsid_are_ended_with_their_run(repo, tmp_path):
     assert "completed" in proc.stderr
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid), "a child that left the process group outlived its run"
+    assert not alive(pid), "a child that left the process group outlived its run"
     # it held the output pipe: the run's record still ends (the scheduler did not wait on it)
     assert _runs(repo)["escape"]["status"] == "completed"
 

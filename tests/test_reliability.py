@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GIT_ENV
+from conftest import GIT_ENV, alive
 from test_security import LspClient
 
 SLEEPY = "CMD: python train.py\nHPARAMS:\n  lr: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\n  sleep: [1.5]\n"  # outlasts a query
@@ -27,17 +27,6 @@ open(os.path.join(os.environ["PIDS"], str(child.pid)), "w").close()
 time.sleep(float(sys.argv[-1]))
 child.kill()
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _statuses(repo) -> dict[str, str]:
@@ -61,9 +50,9 @@ def test_kill_9_of_the_scheduler(repo, tmp_path, seed):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 20  # the reaper: SIGTERM, then SIGKILL 3 s later
-    while any(_alive(int(p.name)) for p in pids.iterdir()) and time.monotonic() < deadline:
+    while any(alive(int(p.name)) for p in pids.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [p.name for p in pids.iterdir() if _alive(int(p.name))], "orphan job processes"
+    assert not [p.name for p in pids.iterdir() if alive(int(p.name))], "orphan job processes"
     statuses = _statuses(repo)
     assert len(statuses) == 6 and not {"running", "queued"} & set(statuses.values()), statuses
     repo.gitexp("run", "s.yml", "--resume", "-j", "3", timeout=60, env={"PIDS": str(pids)})

@@ -154,6 +154,11 @@ class CatFile:
 
     def read(self, rev: str) -> tuple[str, bytes] | None:
         """(type, content) of an object, or None when it is missing."""
+        got = self._ask(rev)
+        return (got[1], got[2]) if got else None
+
+    def _ask(self, rev: str) -> tuple[str, str, bytes] | None:
+        """(object id, type, content) of `rev`, or None when it is missing."""
         assert self._proc.stdin and self._proc.stdout
         with self._lock:
             self._proc.stdin.write(rev.encode() + b"\n")
@@ -161,9 +166,7 @@ class CatFile:
             header = self._proc.stdout.readline().decode().split()
             if len(header) < 3 or header[1] == "missing":
                 return None
-            size = int(header[2])
-            data = self._proc.stdout.read(size + 1)[:-1]
-            return header[1], data
+            return header[0], header[1], self._proc.stdout.read(int(header[2]) + 1)[:-1]
 
     def blob(self, rev: str) -> bytes | None:
         got = self.read(rev)
@@ -171,15 +174,8 @@ class CatFile:
 
     def object_id(self, rev: str) -> str | None:
         """The object `rev` names (a ref, say), or None: `rev-parse --verify` without a process."""
-        assert self._proc.stdin and self._proc.stdout
-        with self._lock:
-            self._proc.stdin.write(rev.encode() + b"\n")
-            self._proc.stdin.flush()
-            header = self._proc.stdout.readline().decode().split()
-            if len(header) < 3 or header[1] == "missing":
-                return None
-            self._proc.stdout.read(int(header[2]) + 1)
-            return header[0]
+        got = self._ask(rev)
+        return got[0] if got else None
 
     def close(self) -> None:
         if self._proc.poll() is None:
