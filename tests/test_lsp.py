@@ -363,6 +363,40 @@ async def test_kill_stops_a_live_run(client: LanguageClient, workspace):
         await proc.wait()
 
 
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_kill_of_several_runs_stops_them_together(client: LanguageClient, workspace):
+    """The table's Kill on a running run and the queued one after it: both end cancelled, and
+    the queued one never starts (stopped one by one, the scheduler would start it in the gap)."""
+    from gitexp.record import view
+    from gitexp.record.git import open_repo
+
+    workspace.write("pair.yml", "CMD: python train.py\nHPARAMS:\n  sleep: [60, 61]\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gitexp", "run", "pair.yml", "--jobs", "1", cwd=workspace.path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env={**os.environ, **GIT_ENV})
+    try:
+        async def one_running_one_queued() -> bool:
+            runs = await request(client, "gitexp/runs", {"sweep": "pair"})
+            return sorted(run.status for run in runs.runs) == ["queued", "running"]
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await one_running_one_queued():
+            assert asyncio.get_running_loop().time() < deadline, "the sweep never started"
+            await asyncio.sleep(0.1)
+        result = await request(client, "gitexp/kill", {"runs": ["pair/sleep60", "pair/sleep61", "quick/lr0.1"]})
+        assert sorted(result.done) == ["pair/sleep60", "pair/sleep61"]
+        assert [error.run for error in result.errors] == ["quick/lr0.1"]  # not live: reported, not raised
+        git = open_repo(workspace.path)
+        first, second = (view.load_one(git, run) for run in ("pair/sleep60", "pair/sleep61"))
+        assert (first.status, second.status) == ("cancelled", "cancelled")
+        assert second.info.get("started") is None
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
 SEARCH_SWEEP = """\
 CMD: python train.py
 HPARAMS:

@@ -87,10 +87,16 @@ class KillResult:
 
 def kill(git: Git, targets: list[str], wait: float = 30.0) -> KillResult:
     """Ask the schedulers of the named runs (or whole sweeps) to stop them; wait until recorded."""
-    runs = _live_targets(git, targets)
+    runs = live_targets(git, targets)
     if not runs:
         raise RunNotFoundError(f"nothing to stop: no queued or running run matches {' '.join(targets)}",
                                hint="see `gitexp ps`")
+    return stop(git, runs, wait)
+
+
+def stop(git: Git, runs: list[RunRef], wait: float = 30.0) -> KillResult:
+    """Request every stop first, then wait once: stopped one after another, a scheduler would
+    start the next queued run of the same sweep in the gap before its own stop request."""
     stops = StopRequests(git)
     for run in runs:
         stops.request(run)
@@ -108,7 +114,9 @@ def kill(git: Git, targets: list[str], wait: float = 30.0) -> KillResult:
         time.sleep(0.2)
 
 
-def _live_targets(git: Git, targets: list[str]) -> list[RunRef]:
+def live_targets(git: Git, targets: list[str]) -> list[RunRef]:
+    """The queued or running runs `targets` name (a sweep: all of its live runs); a name that is
+    not live, or runs on another host, is an error."""
     live = {r.ref: r for r in view.load_all(git) if r.status in LIVE}
     chosen: list[RunRef] = []
     for text in targets:

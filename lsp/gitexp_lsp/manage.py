@@ -20,12 +20,17 @@ class Manage:
     def __init__(self, server: GitexpServer):
         self.server = server
 
-    def _each(self, params: dict[str, Any], method: str, act: Callable[[Any, str], list[str]]) -> dict[str, Any]:
+    def _target(self, params: dict[str, Any], method: str) -> tuple[Any, list[str]]:
+        """The repository (`folder`) and the runs (`runs`, at least one) a request names."""
         folder = params.get("folder")
         git = self.server.repos.get(folder if isinstance(folder, str) else None)[1]
         runs = strings(params, "runs", method)
         if not runs:
             raise GitexpError(f"{method}: param 'runs' must name at least one run")
+        return git, runs
+
+    def _each(self, params: dict[str, Any], method: str, act: Callable[[Any, str], list[str]]) -> dict[str, Any]:
+        git, runs = self._target(params, method)
         done, errors = [], []
         for run in runs:
             try:
@@ -56,16 +61,23 @@ class Manage:
         return self._each(params, method, lambda git, run: [tags.set_tags(git, run, add, remove)[0]])
 
     def kill(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Each name is resolved on its own (a bad one is reported, the others still stop), then
+        every stop is requested at once and waited for once (`control.stop`)."""
         from gitexp.run import control
 
-        def stop(git, run: str) -> list[str]:
-            result = control.kill(git, [run], wait=KILL_WAIT)
-            if result.still_live:
-                raise GitexpError(f"{', '.join(result.still_live)} did not stop within {KILL_WAIT:g} s",
-                                  hint="its scheduler may be busy; try again")
-            return list(result.stopped)
-
-        return self._each(params, "gitexp/kill", stop)
+        git, runs = self._target(params, "gitexp/kill")
+        live, errors = [], []
+        for run in runs:
+            try:
+                live += [ref for ref in control.live_targets(git, [run]) if ref not in live]
+            except GitexpError as error:
+                errors.append({"run": run, "message": str(error)})
+        if not live:
+            return {"done": [], "errors": errors}
+        result = control.stop(git, live, wait=KILL_WAIT)
+        errors += [{"run": run, "message": f"{run} did not stop within {KILL_WAIT:g} s (its scheduler may be busy; try again)"}
+                   for run in result.still_live]
+        return {"done": list(result.stopped), "errors": errors}
 
 
 def setup(server: GitexpServer) -> None:
