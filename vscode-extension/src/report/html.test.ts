@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert'
 import type { DiffResult, RunDetail } from '../languageClient/protocol'
-import { renderCompareHtml, renderRunHtml, sideBySide } from './html'
+import { imagesSection, renderCompareHtml, renderRunHtml, sideBySide } from './html'
 
 const detail = (name: string, params: RunDetail['params'], metrics: RunDetail['metrics']): RunDetail => ({
   run: `q/${name}`, sweep: 'q', name, status: 'completed', command: `python train.py --name <${name}>`,
@@ -17,6 +17,27 @@ describe('renderRunHtml', () => {
     assert.match(html, /star note=x/)
     assert.match(html, /command:gitexp\.openRunFile\?/)
     assert.doesNotMatch(html, /<a>/)
+    assert.doesNotMatch(html, /<h2>Images/)  // none logged: no section
+  })
+
+  it('shows the images a run logged, per tag and step, only as data:image URIs', () => {
+    const png = 'data:image/png;base64,iVBORw0KGgo='
+    const images = [{
+      run: 'q/a', tag: 'samples/<x>', logged: 12,
+      steps: [
+        { step: 0, time: 1, width: 32, height: 32, bytes: 10, uri: png },
+        { step: 5, time: 2, width: 32, height: 32, bytes: 10, uri: 'javascript:alert(1)' },
+        { step: 11, time: 3, width: 32, height: 32, bytes: 10, uri: null }
+      ]
+    }]
+    const html = renderRunHtml(detail('a', {}, {}), '/r', images)
+    assert.match(html, /<h2>Images<\/h2>/)
+    assert.match(html, /<section class="image-tag" data-tag="samples\/&lt;x&gt;"><h3>samples\/&lt;x&gt; <small>3 of 12 steps/)
+    assert.equal(html.match(/<img /g)?.length, 1)
+    assert.match(html, /<img src="data:image\/png;base64,iVBORw0KGgo=" alt="samples\/&lt;x&gt; step 0" data-step="0">/)
+    assert.doesNotMatch(html, /javascript:/)
+    assert.match(html, /step 11 · 32×32<\/figcaption>/)
+    assert.equal(imagesSection([]), '')
   })
 })
 

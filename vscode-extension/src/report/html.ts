@@ -3,7 +3,7 @@
  * metrics, side by side for 2 or more runs with differing values highlighted, and the code
  * diff per file. Everything from a record is escaped.
  */
-import type { DiffResult, RunDetail, Scalar } from '../languageClient/protocol'
+import type { DiffResult, RunDetail, RunImages, Scalar } from '../languageClient/protocol'
 import { escapeHtml, formatBytes, formatDuration, formatValue } from '../util/format'
 
 const cell = (value: Scalar | undefined): string =>
@@ -18,7 +18,7 @@ const keyValues = (title: string, values: Record<string, Scalar>): string => {
   return `<h2>${title}</h2>` + (keys.length ? `<table>${rows.join('')}</table>` : '<p class="missing">none</p>')
 }
 
-export const renderRunHtml = (run: RunDetail, repo: string): string => {
+export const renderRunHtml = (run: RunDetail, repo: string, images: RunImages[] = []): string => {
   const facts: [string, string | undefined][] = [
     ['status', `<span class="status ${escapeHtml(run.status)}">${escapeHtml(run.status)}</span>`],
     ['command', run.command ? `<code>${escapeHtml(run.command)}</code>` : undefined],
@@ -45,9 +45,33 @@ export const renderRunHtml = (run: RunDetail, repo: string): string => {
     ...facts.filter(([, value]) => value).map(([name, value]) => `<tr><th scope="row">${name}</th><td>${value}</td></tr>`),
     '</table>',
     `<div class="columns"><div>${keyValues('Params', run.params)}</div><div>${keyValues('Metrics', run.metrics)}</div></div>`,
+    imagesSection(images),
     '<h2>Changed files</h2>', files,
     '<h2>Artifacts</h2>', artifacts
   ].join('\n')
+}
+
+/**
+ * The images a run logged, one row per tag: the steps the server sent (evenly spread, first
+ * and last always), each with its step and size. Static (the view runs no script): the plots
+ * dashboard has the step slider. Only `data:image/` URIs are shown; the rest are named.
+ */
+export const imagesSection = (images: RunImages[]): string => {
+  if (images.length === 0) {
+    return ''
+  }
+  const tags = [...images].sort((a, b) => a.tag.localeCompare(b.tag)).map(item => {
+    const figures = item.steps.map(step => {
+      const caption = `step ${step.step} · ${step.width}×${step.height}`
+      const picture = step.uri?.startsWith('data:image/')
+        ? `<img src="${escapeHtml(step.uri)}" alt="${escapeHtml(`${item.tag} step ${step.step}`)}" data-step="${step.step}">`
+        : '<span class="missing">(too large to send)</span>'
+      return `<figure>${picture}<figcaption>${escapeHtml(caption)}</figcaption></figure>`
+    })
+    const spread = item.logged > item.steps.length ? ` <small>${item.steps.length} of ${item.logged} steps</small>` : ''
+    return `<section class="image-tag" data-tag="${escapeHtml(item.tag)}"><h3>${escapeHtml(item.tag)}${spread}</h3><div class="image-steps">${figures.join('')}</div></section>`
+  })
+  return ['<h2>Images</h2>', ...tags].join('\n')
 }
 
 const tagsText = (run: RunDetail): string => {
@@ -137,4 +161,8 @@ pre.patch .hunk { color: var(--vscode-charts-blue, #3794ff); }
 .status.failed { color: var(--vscode-errorForeground); }
 .status.completed { color: var(--vscode-testing-iconPassed, #73c991); }
 a { color: var(--vscode-textLink-foreground); }
+.image-steps { display: flex; flex-wrap: wrap; gap: 8px; }
+.image-steps figure { margin: 0; display: flex; flex-direction: column; gap: 2px; }
+.image-steps img { image-rendering: pixelated; min-width: 64px; max-width: 256px; max-height: 256px; object-fit: contain; border: 1px solid var(--vscode-panel-border); }
+.image-steps figcaption, .image-tag h3 small { font-size: 0.85em; opacity: 0.8; font-weight: normal; }
 `

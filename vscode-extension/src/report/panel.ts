@@ -6,6 +6,9 @@ import { escapeHtml } from '../util/format'
 import { webviewHtml } from '../vscode/webview'
 import { REPORT_STYLE, renderCompareHtml, renderRunHtml } from './html'
 
+/** Steps per image tag in Show Run (a row of them; the plots dashboard has the slider). */
+const RUN_IMAGE_STEPS = 8
+
 interface Report {
   panel: WebviewPanel
   client: GitexpClient
@@ -50,9 +53,11 @@ export class ReportPanels extends Disposable {
     const { client, runs, panel } = report
     let body: string
     try {
+      // images are a bonus: a server without the request (an older gitexp) shows the rest
+      const images = runs.length === 1 ? client.images(runs, RUN_IMAGE_STEPS).catch(() => ({ images: [] })) : undefined
       const details = await Promise.all(runs.map(run => client.run(run)))
       if (runs.length === 1) {
-        body = renderRunHtml(details[0], client.root)
+        body = renderRunHtml(details[0], client.root, (await images)?.images)
       } else {
         const diffs = await Promise.all(runs.slice(1).map(run => client.diff(runs[0], run)))
         body = renderCompareHtml(client.root, details, diffs)
