@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert'
-import { coloursByParam, imageAt, imageTags, runColour, smooth, thin, varyingParams } from './dashboard'
+import { coloursByParam, curveXY, fromMessage, imageAt, imageTags, packSeries, runColour, smooth, thin, toMessage, varyingParams } from './dashboard'
 
 const run = (name: string, params: Record<string, number | string>) => ({ run: `q/${name}`, status: 'completed', params, metrics: {} })
 
@@ -64,5 +64,47 @@ describe('thin', () => {
     assert.deepEqual(kept[kept.length - 1], [9999, 1])
     assert.ok(kept.some(point => point[1] === 99))
     assert.ok(kept.every((point, index) => index === 0 || point[0] > kept[index - 1][0]))
+  })
+})
+
+describe('packSeries and curveXY', () => {
+  it('packs a curve into typed columns, thinned, times NaN where a point has none', () => {
+    const packed = packSeries({ run: 'q/a', key: 'loss', points: [[0, 1, 100], [1, 0.5], [2, 0.25, 102]] })
+    assert.ok(packed.steps instanceof Float64Array && packed.values instanceof Float64Array)
+    assert.deepEqual([...packed.steps], [0, 1, 2])
+    assert.deepEqual([...packed.values], [1, 0.5, 0.25])
+    assert.deepEqual([...(packed.times ?? [])], [100, Number.NaN, 102])
+    assert.equal(packSeries({ run: 'q/a', key: 'loss', points: [[0, 1]] }).times, undefined)
+    const long = Array.from({ length: 10_000 }, (_, step): [number, number] => [step, 1])
+    assert.ok(packSeries({ run: 'q/a', key: 'loss', points: long }, 300).steps.length <= 301)
+  })
+
+  it('gives ECharts flat x, y pairs: by step or by seconds from the first point, in x order', () => {
+    const packed = packSeries({ run: 'q/a', key: 'loss', points: [[2, 0.25, 110], [0, 1, 100], [1, Number.NaN, 105], [3, -1]] })
+    assert.deepEqual([...curveXY(packed, 'step', false, 0)], [0, 1, 2, 0.25, 3, -1])
+    assert.deepEqual([...curveXY(packed, 'time', false, 0)], [0, 1, 10, 0.25])  // no time: left out
+    assert.deepEqual([...curveXY(packed, 'step', true, 0)], [0, 1, 2, 0.25, 3, Number.NaN])  // log: a gap
+    assert.equal(curveXY(packSeries({ run: 'q/a', key: 'loss', points: [[0, 1]] }), 'time', false, 0).length, 0)
+  })
+})
+
+describe('toMessage and fromMessage', () => {
+  it('carries every curve in one Float64Array and reads them back as they were', () => {
+    const series = [
+      packSeries({ run: 'q/a', key: 'loss', points: [[0, 1, 100], [1, 0.5, 101]] }),
+      packSeries({ run: 'q/b', key: 'loss', points: [[0, 2], [1, 1], [2, 0.5]] }),
+      packSeries({ run: 'q/b', key: 'acc', points: [] })
+    ]
+    const data = { title: 't', runs: [], keys: ['loss', 'acc'], series, selected: [], live: false, images: [] }
+    const message = toMessage(data)
+    assert.ok(message.curves.data instanceof Float64Array)
+    assert.equal(message.curves.data.length, 2 * 3 + 3 * 2)
+    assert.equal('series' in message, false)
+    const back = fromMessage(structuredClone(message))
+    assert.deepEqual(back.series.map(item => [item.run, item.key, [...item.steps], [...item.values], item.times && [...item.times]]), [
+      ['q/a', 'loss', [0, 1], [1, 0.5], [100, 101]],
+      ['q/b', 'loss', [0, 1, 2], [2, 1, 0.5], undefined],
+      ['q/b', 'acc', [], [], undefined]
+    ])
   })
 })

@@ -16,12 +16,125 @@ export interface DashboardData {
   title: string
   runs: PlotRun[]
   keys: string[]
-  series: Series[]
+  series: PlotSeries[]
   /** keys to show first (the user's pick, or the table's sort key) */
   selected: string[]
   live: boolean
   /** images the runs logged, per run and tag (empty when none) */
   images: RunImages[]
+}
+
+/**
+ * One curve as it travels to the dashboard: columns of typed arrays. VS Code posts typed
+ * arrays to a webview as binary buffers; an array of [step, value, time] triples goes as
+ * JSON, is parsed and structured-cloned point by point (100 runs x 1,000 points: 3.9 MB of
+ * JSON, most of a first draw's non-chart time).
+ */
+export interface PlotSeries {
+  run: string
+  key: string
+  steps: Float64Array
+  values: Float64Array
+  /** seconds since the epoch per point (NaN where unknown); absent when no point has one */
+  times?: Float64Array
+}
+
+/** A server curve as typed columns, thinned to what a chart can show (see `thin`). */
+export const packSeries = (series: Series, most = MAX_POINTS): PlotSeries => {
+  const points = thin(series.points, most)
+  const steps = new Float64Array(points.length)
+  const values = new Float64Array(points.length)
+  const times = new Float64Array(points.length)
+  let timed = false
+  points.forEach((point, index) => {
+    steps[index] = point[0]
+    values[index] = point[1]
+    const time = point[2]
+    timed ||= typeof time === 'number'
+    times[index] = typeof time === 'number' ? time : Number.NaN
+  })
+  return timed ? { run: series.run, key: series.key, steps, values, times } : { run: series.run, key: series.key, steps, values }
+}
+
+/** Where each curve lies in `PackedCurves.data`: steps, values, then times when `timed`. */
+export interface CurveIndex {
+  run: string
+  key: string
+  at: number
+  count: number
+  timed: boolean
+}
+
+/**
+ * Every curve of a message in one Float64Array: one binary buffer to post (a buffer per
+ * column, 300 for 100 runs, did not all arrive in code-server's webviews), read back as
+ * views into it without a copy.
+ */
+export interface PackedCurves {
+  data: Float64Array
+  index: CurveIndex[]
+}
+
+/** What the extension posts: the dashboard's data with its curves packed. */
+export type DashboardMessage = Omit<DashboardData, 'series'> & { curves: PackedCurves }
+
+export const packCurves = (series: PlotSeries[]): PackedCurves => {
+  const size = series.reduce((sum, item) => sum + item.steps.length * (item.times ? 3 : 2), 0)
+  const data = new Float64Array(size)
+  const index: CurveIndex[] = []
+  let at = 0
+  for (const item of series) {
+    const count = item.steps.length
+    index.push({ run: item.run, key: item.key, at, count, timed: item.times !== undefined })
+    data.set(item.steps, at)
+    data.set(item.values, at + count)
+    if (item.times) {
+      data.set(item.times, at + 2 * count)
+    }
+    at += count * (item.times ? 3 : 2)
+  }
+  return { data, index }
+}
+
+export const unpackCurves = ({ data, index }: PackedCurves): PlotSeries[] =>
+  index.map(({ run, key, at, count, timed }) => {
+    const steps = data.subarray(at, at + count)
+    const values = data.subarray(at + count, at + 2 * count)
+    return timed ? { run, key, steps, values, times: data.subarray(at + 2 * count, at + 3 * count) } : { run, key, steps, values }
+  })
+
+export const toMessage = ({ series, ...rest }: DashboardData): DashboardMessage => ({ ...rest, curves: packCurves(series) })
+
+export const fromMessage = ({ curves, ...rest }: DashboardMessage): DashboardData => ({ ...rest, series: unpackCurves(curves) })
+
+/**
+ * A curve as ECharts takes it fastest: one flat array x0, y0, x1, y1, ... (setOption
+ * deep-clones arrays of pairs). x is the step, or the seconds since the curve's first point
+ * (points without a time are left out); points that are not finite are left out; y is
+ * smoothed, and NaN (a gap) where a log axis cannot show it.
+ */
+export const curveXY = (series: PlotSeries, x: 'step' | 'time', log: boolean, weight: number): Float64Array => {
+  const xs = x === 'step' ? series.steps : series.times
+  if (!xs) {
+    return new Float64Array(0)
+  }
+  const kept: number[] = []
+  for (let index = 0; index < xs.length; index++) {
+    if (Number.isFinite(xs[index]) && Number.isFinite(series.values[index]) && Number.isFinite(series.steps[index])) {
+      kept.push(index)
+    }
+  }
+  if (kept.some((at, index) => index > 0 && xs[at] < xs[kept[index - 1]])) {
+    kept.sort((a, b) => xs[a] - xs[b])
+  }
+  const ys = smooth(kept.map(at => series.values[at]), weight)
+  const origin = x === 'time' && kept.length ? xs[kept[0]] : 0
+  const flat = new Float64Array(kept.length * 2)
+  kept.forEach((at, index) => {
+    flat[2 * index] = xs[at] - origin
+    flat[2 * index + 1] = log && ys[index] <= 0 ? Number.NaN : ys[index]
+  })
+  return flat
 }
 
 export type DashboardToExtension =

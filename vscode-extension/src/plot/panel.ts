@@ -3,7 +3,7 @@ import type { GitexpClient } from '../languageClient/client'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
 import { nonce, webviewHtml } from '../vscode/webview'
-import { type DashboardData, type DashboardToExtension, thin } from './dashboard'
+import { type DashboardData, type DashboardToExtension, packSeries, toMessage } from './dashboard'
 
 const STYLE = `
 #bar { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 8px 0; }
@@ -43,6 +43,8 @@ const BODY = `
 <div id="charts"></div>
 <div id="images" hidden></div>`
 
+const titleOf = (runs: string[]): string => (runs.length === 1 ? `gitexp: ${runs[0]}` : `gitexp: ${runs.length} runs`)
+
 /** How long a burst of live updates is merged before the curves are fetched again. */
 const LIVE_DELAY_MS = 300
 
@@ -77,11 +79,15 @@ export class PlotPanel extends Disposable {
         this.schedule()
       }
     })
+    // The webview starts (ECharts loads) while the curves are fetched, not after.
+    const opened = this.open(titleOf(runs))
     const data = await this.fetch(selected)
     if (!data) {
+      if (opened) {
+        this.panel?.dispose()
+      }
       return
     }
-    this.open(data.title)
     this.post(data)
   }
 
@@ -100,11 +106,11 @@ export class PlotPanel extends Disposable {
       const order = new Map(this.runs.map((run, index) => [run, index]))
       const rows = [...table.rows].sort((a, b) => (order.get(a.run) ?? 0) - (order.get(b.run) ?? 0))
       this.data = {
-        title: this.runs.length === 1 ? `gitexp: ${this.runs[0]}` : `gitexp: ${this.runs.length} runs`,
+        title: titleOf(this.runs),
         runs: rows.map(row => ({ run: row.run, status: row.status, params: row.params, metrics: row.metrics })),
         keys: series.keys,
-        // only the points a chart can show travel to the webview
-        series: series.series.map(item => ({ ...item, points: thin(item.points) })),
+        // only the points a chart can show travel to the webview, as binary columns
+        series: series.series.map(item => packSeries(item)),
         selected,
         live: rows.some(row => row.status === 'running' || row.status === 'queued'),
         images: images.images
@@ -147,14 +153,15 @@ export class PlotPanel extends Disposable {
   }
 
   private post(data: DashboardData): void {
-    void this.panel?.webview.postMessage({ type: 'data', data })
+    void this.panel?.webview.postMessage({ type: 'data', data: toMessage(data) })
   }
 
-  private open(title: string): void {
+  /** Shows the panel; true when it was made now. */
+  private open(title: string): boolean {
     if (this.panel) {
       this.panel.title = title
       this.panel.reveal()
-      return
+      return false
     }
     const dist = Uri.joinPath(this.extensionUri, 'dist', 'webview')
     const panel = window.createWebviewPanel('gitexp.plot', title, ViewColumn.Beside, {
@@ -165,6 +172,7 @@ export class PlotPanel extends Disposable {
     this.panel = panel
     panel.onDidDispose(() => {
       this.panel = undefined
+      this.data = undefined  // a new panel must not show these runs' curves on its 'ready'
       this.listening?.dispose()
       this.listening = undefined
     })
@@ -183,6 +191,7 @@ export class PlotPanel extends Disposable {
       body: BODY,
       script: { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'plot.js')).toString(), nonce: scriptNonce }
     })
+    return true
   }
 
   public override dispose(): void {
