@@ -12,13 +12,27 @@ import { RunsTree } from './runs/tree'
 import { Disposable } from './util/disposable'
 import { Terminals } from './vscode/terminal'
 
+/** How long the Python extension's activation may wait for the Runs view's first listing. */
+const PYTHON_AT_THE_LATEST_MS = 3000
+
 /** Wires the parts together; each part owns (and disposes) what it creates. */
 class Extension extends Disposable {
   constructor(context: ExtensionContext) {
     super()
     const output = this.track(window.createOutputChannel('gitexp', { log: true }))
-    const repositories = this.track(new Repositories(output))
-    const runsTree = this.track(new RunsTree(repositories))
+    output.info('gitexp: activated')
+    // The Python extension is asked for its interpreter once the Runs view has listed its
+    // sweeps (or after a few seconds): its activation runs on the extension host's one
+    // thread and would hold up the view's first request behind it.
+    let sidebarListed = (): void => undefined
+    const pythonAfter = new Promise<void>(resolve => {
+      sidebarListed = resolve
+      setTimeout(resolve, PYTHON_AT_THE_LATEST_MS)
+    })
+    const repositories = this.track(new Repositories(output, pythonAfter))
+    const runsTree = this.track(
+      new RunsTree(repositories, { log: line => output.info(line), onFirstSweeps: () => sidebarListed() })
+    )
     const runTree = this.track(new RunTree(repositories))
     this.track(new Documents(repositories))
     const experiments = this.track(new ExperimentsPanels(context.extensionUri, context.workspaceState, tableAction))

@@ -18,6 +18,9 @@ const pythonApi = async (): Promise<PythonApi | undefined> => {
   return extension.isActive ? extension.exports : await extension.activate()
 }
 
+/** Whether asking the Python extension costs nothing (it is active, or not installed). */
+export const pythonIsActive = (): boolean => extensions.getExtension('ms-python.python')?.isActive ?? true
+
 /**
  * Call `listener` whenever the user selects another interpreter in the Python extension;
  * resolves to the subscription, or undefined without the extension (or that event).

@@ -1,6 +1,6 @@
 import { EventEmitter, type Event, type LogOutputChannel, Uri, commands, window, workspace } from 'vscode'
 import { GitexpClient } from '../languageClient/client'
-import { onDidChangePython, selectedPythonBin } from '../python/interpreter'
+import { onDidChangePython, pythonIsActive, selectedPythonBin } from '../python/interpreter'
 import { Disposable } from '../util/disposable'
 import { collectRepoRoots, rootForPath } from './roots'
 
@@ -29,7 +29,14 @@ export class Repositories extends Disposable {
   private syncing: Promise<void> = Promise.resolve()
   private toldMissing = false
 
-  constructor(private readonly output: LogOutputChannel) {
+  /**
+   * `pythonAfter`: resolves when the Python extension may be asked (and so activated) for its
+   * interpreter; it is asked at once when it is already active.
+   */
+  constructor(
+    private readonly output: LogOutputChannel,
+    private readonly pythonAfter: Promise<void> = Promise.resolve()
+  ) {
     super()
     this.onDidChange = this.changed.event
     this.track(workspace.onDidChangeWorkspaceFolders(() => this.sync()))
@@ -46,10 +53,10 @@ export class Repositories extends Disposable {
     this.track({ dispose: () => this.stopAll() })
     // Another interpreter selected: its environment may hold another gitexp, and launches
     // must use its python; start every server again from there.
-    void onDidChangePython(() => {
+    void this.whenPythonMayBeAsked().then(() => onDidChangePython(() => {
       this.output.info('gitexp: the Python interpreter changed; restarting the language servers')
       this.restart()
-    }).then(subscription => subscription && (this.isDisposed ? subscription.dispose() : this.track(subscription)))
+    })).then(subscription => subscription && (this.isDisposed ? subscription.dispose() : this.track(subscription)))
   }
 
   /** Resolves once the current workspace folders have their clients. */
@@ -98,7 +105,7 @@ export class Repositories extends Disposable {
     }
     for (const root of roots) {
       if (!this.clients.has(root)) {
-        const pythonBin = selectedPythonBin(Uri.file(root))
+        const pythonBin = this.whenPythonMayBeAsked().then(() => selectedPythonBin(Uri.file(root)))
         const client = new GitexpClient({ root, output: this.output, pythonBin, ...this.settings })
         client.onDidChangeState(state => {
           if (state.kind === 'failed' && state.missingExecutable) {
@@ -113,6 +120,10 @@ export class Repositories extends Disposable {
     if (changed) {
       this.changed.fire()
     }
+  }
+
+  private whenPythonMayBeAsked(): Promise<void> {
+    return pythonIsActive() ? Promise.resolve() : this.pythonAfter
   }
 
   /** Once per setting value, however many repositories: the fix is the same for all. */

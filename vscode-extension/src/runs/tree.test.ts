@@ -72,6 +72,19 @@ describe('RunsTree', () => {
     tree.dispose()
   })
 
+  it('tells the extension once when it first listed sweeps (the Python extension waits for it)', async () => {
+    const client = new FakeClient('/r', makeRuns('a', 2))
+    const lines: string[] = []
+    let told = 0
+    const tree = new RunsTree(repositories([client]), { log: line => lines.push(line), onFirstSweeps: () => told++ })
+    await tree.getChildren()
+    tree.refresh()
+    await tree.getChildren()
+    assert.equal(told, 1)
+    assert.deepEqual(lines, ['Runs view: first listing, 1 sweeps from the server'])
+    tree.dispose()
+  })
+
   it('groups by repository when the workspace has several', async () => {
     const tree = new RunsTree(repositories([new FakeClient('/r1', []), new FakeClient('/r2', [])]))
     const roots = await tree.getChildren()

@@ -41,6 +41,13 @@ const sweepsOfRefs = async (root: string) => {
   }
 }
 
+/** What the extension hears from the Runs view: its log line, and its first sweeps listed. */
+export interface RunsTreeHooks {
+  log?: (line: string) => void
+  /** called once, when the view has listed sweeps for the first time (from the refs or the server) */
+  onFirstSweeps?: () => void
+}
+
 const pageSize = (): number =>
   Math.max(1, workspace.getConfiguration('gitexp').get<number>('pageSize', 50))
 
@@ -57,8 +64,12 @@ export class RunsTree extends Disposable implements TreeDataProvider<RunsNode> {
   private readonly shown = new Map<string, number>()
   private readonly subscribed = new WeakSet<GitexpClient>()
   private state: ViewState = { filter: '', sort: 'created', descending: true, keyMetric: '' }
+  private listedOnce = false
 
-  constructor(private readonly repositories: Repositories) {
+  constructor(
+    private readonly repositories: Repositories,
+    private readonly hooks: RunsTreeHooks = {}
+  ) {
     super()
     this.onDidChangeTreeData = this.changed.event
     this.state.keyMetric = workspace.getConfiguration('gitexp').get<string>('keyMetric', '')
@@ -190,14 +201,25 @@ export class RunsTree extends Disposable implements TreeDataProvider<RunsNode> {
           this.refresh(client.root)
         })
         this.track(once)
+        this.listed(quick.length, 'from the refs, the server still starting')
         return collectSweepNodes(client.root, quick, '')
       }
     }
     try {
       const result = await client.runs({ filter: this.state.filter || undefined, limit: 0 })
+      this.listed(result.sweeps.length, 'from the server')
       return collectSweepNodes(client.root, result.sweeps, this.state.filter)
     } catch (error) {
       return [this.error(client.root, `Cannot list runs: ${errorMessage(error)}`)]
+    }
+  }
+
+  /** The first listing is logged (the e2e reads when, to split the sidebar's first open). */
+  private listed(sweeps: number, how: string): void {
+    if (!this.listedOnce) {
+      this.listedOnce = true
+      this.hooks.log?.(`Runs view: first listing, ${sweeps} sweeps ${how}`)
+      this.hooks.onFirstSweeps?.()
     }
   }
 
