@@ -30,8 +30,11 @@ def test_version_is_the_installed_one():
 
 
 def test_shell_completion_is_typers_own():
-    script = _gitexp("--show-completion", "bash")
-    assert script.returncode == 0 and "_GITEXP_COMPLETE=complete_bash" in script.stdout
+    # Typer finds the shell among the command's ancestors (shellingham), so it runs from bash, as
+    # a user types it: the `; exit` keeps bash from exec-ing it (no bash ancestor under xdist)
+    script = subprocess.run(["bash", "-c", f"'{sys.executable}' -m gitexp --show-completion; exit $?"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert script.returncode == 0 and "_GITEXP_COMPLETE=complete_bash" in script.stdout, script.stderr
     assert "--install-completion" in _gitexp("--help").stdout
     words = _gitexp(env={"_GITEXP_COMPLETE": "complete_bash", "COMP_WORDS": "gitexp sh", "COMP_CWORD": "1"})
     assert words.stdout.split() == ["show"]

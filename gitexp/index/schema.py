@@ -28,7 +28,7 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "6"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "7"  # bump when the tables change: an index of another version is rebuilt
 # Epochs as runx's sumx counts them: the step of the last validation point (`val/acc`, as logx's
 # metric('val', ...) logs it, the epoch of the last val row of metrics.csv); without validation
 # series, the last step logged.
@@ -345,19 +345,27 @@ DELTA_DDL = DDL + "CREATE TABLE _gone(run VARCHAR);\n"
 _RECORD_TABLES = ("_core", "_kv", "series", "_origin", "_runs")
 
 
+LAYERED = "layered"  # the delta's schema of views that lay it over its base
+
+
 def layered_views(base: str, delta: str) -> list[str]:
-    """Views over catalog `base` with catalog `delta` laid on top: what one index would hold."""
-    hidden = f"run NOT IN (SELECT run FROM {delta}._gone)"
-    views = [f"CREATE VIEW {table} AS SELECT * FROM {base}.{table} WHERE {hidden} "
-             f"UNION ALL SELECT * FROM {delta}.{table}" for table in _RECORD_TABLES]
-    return views + [
-        f"CREATE VIEW _columns AS SELECT *, rowid AS rowid FROM {base}._columns",  # its order is the rowid's
-        "CREATE VIEW _keys AS " + _KEYS.format(keys=f"(SELECT * FROM {base}._keys UNION ALL SELECT * FROM {delta}._keys)"),
-        f"""CREATE VIEW _meta AS SELECT * FROM {delta}._meta
-            UNION ALL SELECT * FROM {base}._meta WHERE key NOT IN (SELECT key FROM {delta}._meta)""",
-        "CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param'",
-        "CREATE VIEW metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric'",
-        f"CREATE VIEW runs AS {RUNS_VIEW}",
+    """Views over catalog `base` with catalog `delta` laid on top: what one index would hold.
+
+    They live in the delta file itself (schema LAYERED), written once when the delta is made,
+    so a reader only attaches the two files: nothing is created per connection. A view's
+    unqualified names bind in its own schema, so `runs` reads the layered `_runs`."""
+    views, hidden = f"{delta}.{LAYERED}", f"run NOT IN (SELECT run FROM {delta}.main._gone)"
+    layered = [f"CREATE VIEW {views}.{table} AS SELECT * FROM {base}.main.{table} WHERE {hidden} "
+               f"UNION ALL SELECT * FROM {delta}.main.{table}" for table in _RECORD_TABLES]
+    keys = f"(SELECT * FROM {base}.main._keys UNION ALL SELECT * FROM {delta}.main._keys)"
+    return [f"CREATE SCHEMA {views}"] + layered + [
+        f"CREATE VIEW {views}._columns AS SELECT *, rowid AS rowid FROM {base}.main._columns",  # its order is the rowid's
+        f"CREATE VIEW {views}._keys AS " + _KEYS.format(keys=keys),
+        f"""CREATE VIEW {views}._meta AS SELECT * FROM {delta}.main._meta
+            UNION ALL SELECT * FROM {base}.main._meta WHERE key NOT IN (SELECT key FROM {delta}.main._meta)""",
+        f"CREATE VIEW {views}.params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param'",
+        f"CREATE VIEW {views}.metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric'",
+        f"CREATE VIEW {views}.runs AS {RUNS_VIEW}",
     ]
 
 

@@ -75,46 +75,49 @@ def delta_path(git: Git) -> Path:
     return git.gitexp_dir / DELTA
 
 
-def connect(path: Path, delta: Path | None = None) -> Any:
-    """A read-only connection to one snapshot with file access and settings locked down: the
-    base at `path`, and the delta at `delta` laid over it when that delta was written for it."""
+def _instance() -> Any:
+    """A private in-memory DuckDB that the snapshot's files get attached to (see `_attach_current`)."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
                                              "autoinstall_known_extensions": False})
-    try:
-        con.execute(f"ATTACH {schema.literal(str(path))} AS {CATALOG} (READ_ONLY)")
-        if delta is None or not _attach_delta(con, delta):
-            con.execute(f"USE {CATALOG}")
-        con.execute("SET TimeZone = 'UTC'")  # times come back as UTC whatever the machine's zone
-        con.execute("SET enable_external_access = false")
-        con.execute("SET enable_progress_bar = false")  # DuckDB's bar would land over a table
-        con.execute("SET lock_configuration = true")
-    except BaseException:
-        con.close()
-        raise
+    con.execute("SET TimeZone = 'UTC'")  # times come back (and records without an offset are read) as UTC
+    con.execute("SET enable_progress_bar = false")  # DuckDB's bar would land over a table
     return con
 
 
+def _lock_down(con: Any) -> Any:
+    """Make `con` what a query may be given: no file access, no settings changed back.
+    Until now it attached files and (in a sync) wrote the next snapshot itself."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _detach(con: Any) -> None:
+    con.execute("USE memory")
+    for name in (DELTA_CATALOG, CATALOG):
+        con.execute(f"DETACH DATABASE IF EXISTS {name}")
+
+
 def _attach_delta(con: Any, delta: Path) -> bool:
-    """Lay the delta over the attached base (views in the connection's own catalog), when it
-    is of this version and was written for this base; otherwise leave the base alone."""
+    """Lay the delta over the attached base (its own views, see `schema.layered_views`), when
+    it is of this version and was written for this base; otherwise leave the base alone."""
     import duckdb
 
     try:
         con.execute(f"ATTACH {schema.literal(str(delta))} AS {DELTA_CATALOG} (READ_ONLY)")
     except duckdb.Error:  # none (folded into a new base), or unreadable: the base holds everything
         return False
-    try:
-        mine = dict(con.execute(f"SELECT key, value FROM {DELTA_CATALOG}._meta").fetchall())
-        base = dict(con.execute(f"SELECT key, value FROM {CATALOG}._meta").fetchall())
+    try:  # two plain reads: a join of the two tiny tables costs ten times as much
+        mine = dict(con.execute(f"SELECT key, value FROM {DELTA_CATALOG}.main._meta").fetchall())
+        base = dict(con.execute(f"SELECT key, value FROM {CATALOG}.main._meta").fetchall())
     except duckdb.Error:
         mine, base = {}, {}
     if not mine or mine.get("base") != base.get("snapshot") or mine.get("version") != base.get("version"):
         con.execute(f"DETACH {DELTA_CATALOG}")  # left over from an older base: that base's news are in this one
         return False
-    for statement in schema.layered_views(CATALOG, DELTA_CATALOG):
-        con.execute(statement)
+    con.execute(f"USE {DELTA_CATALOG}.{schema.LAYERED}")
     return True
 
 
@@ -123,10 +126,30 @@ def _layered(con: Any) -> bool:
                             [DELTA_CATALOG]).fetchall()[0][0])
 
 
-def _open_current(git: Git) -> Any | None:
-    """The current snapshot, or None when it is missing, unreadable or of another version."""
+def _files(git: Git) -> tuple[int, int] | None:
+    """Which base and delta files are current (their inodes; 0: no delta). A writer replaces a
+    file by renaming a new one over it, and an attached file is held open, so its inode is
+    not reused: the same pair means the same snapshot."""
+    try:
+        base = index_path(git).stat().st_ino
+    except OSError:
+        return None
+    try:
+        return base, delta_path(git).stat().st_ino
+    except OSError:
+        return base, 0
+
+
+def _attach_current(git: Git, con: Any, attached: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """(Re)attach the current snapshot to `con` read-only: the base, and the delta laid over it
+    when it was written for that base; returns which files those are (see `_files`). When they
+    are still `attached` (what an earlier call returned), `con` is left as it is. None (nothing
+    attached) when there is no usable snapshot: missing, unreadable or of another version."""
     import duckdb
 
+    if attached is not None and _files(git) == attached:
+        return attached
+    _detach(con)
     path = index_path(git)
     if not path.exists():
         return None
@@ -135,23 +158,20 @@ def _open_current(git: Git) -> Any | None:
         raise IndexPathError(f"{path} is {kind}; the index is a cache: remove it and it is rebuilt")
     for _ in range(5):
         try:
-            opened = path.stat().st_ino
-            con = connect(path, delta_path(git))
-        except (OSError, duckdb.Error):
-            return None
-        try:
+            opened = _files(git)
+            con.execute(f"ATTACH {schema.literal(str(path))} AS {CATALOG} (READ_ONLY)")
+            if not _attach_delta(con, delta_path(git)):
+                con.execute(f"USE {CATALOG}")
             version = con.execute("SELECT value FROM _meta WHERE key = 'version'").fetchall()
-        except duckdb.Error:
-            version = []
-        if version != [(schema.VERSION,)]:
-            con.close()
+        except (OSError, duckdb.Error):
+            _detach(con)
             return None
-        try:
-            if path.stat().st_ino == opened:
-                return con
-        except OSError:
-            pass
-        con.close()  # a new base replaced this one while its delta was opened: the pair may not match
+        if version != [(schema.VERSION,)]:
+            _detach(con)
+            return None
+        if opened is not None and _files(git) == opened:
+            return opened
+        _detach(con)  # a writer replaced a file while they were attached: the pair may not match
     return None
 
 
@@ -233,7 +253,7 @@ def _digest(refs: dict[RunRef, str]) -> str:
 
 @dataclass
 class _Plan:
-    refs: dict[RunRef, str]  # the refs listed: all of them, or those of `sweeps`
+    refs: dict[RunRef, str]  # every ref, when all were listed (a new base's digest); else {}
     sweeps: set[str] | None = None  # the sweeps listed; None: every sweep
     read: dict[RunRef, str] = field(default_factory=dict)  # (re-)read these records
     drop: set[str] = field(default_factory=set)  # run ids leaving the index
@@ -243,9 +263,6 @@ class _Plan:
     @property
     def empty(self) -> bool:
         return not self.read and not self.drop
-
-    def covers(self, run: RunRef) -> bool:
-        return self.listed and (self.sweeps is None or run.sweep in self.sweeps)
 
 
 def _changed_sweeps(dirs: dict[str, str] | None, known: dict[str, str] | None) -> set[str] | None:
@@ -267,16 +284,12 @@ def _plan(git: Git, con: Any | None, dirs: dict[str, str] | None, reconcile: Rec
     known = _known_dirs(git, _snapshot_id(con)) if dirs is not None else None
     sweeps = _changed_sweeps(dirs, known)
     plan = _Plan({}, sweeps, known=known)
-    if sweeps is None or sweeps:
-        plan.refs, plan.listed = list_refs(git, sweeps), True
-        if sweeps is not None:
-            indexed = dict(con.execute("SELECT run, commit FROM _core WHERE sweep IN (SELECT unnest($1::VARCHAR[]))",
-                                       [sorted(sweeps)]).fetchall())
-        elif con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall() != [(_digest(plan.refs),)]:
+    if sweeps:
+        _compare_sweeps(git, con, plan, sweeps)
+    elif sweeps is None:
+        plan.refs, plan.listed = list_refs(git), True
+        if con.execute("SELECT value FROM _meta WHERE key = 'refs'").fetchall() != [(_digest(plan.refs),)]:
             indexed = dict(con.execute("SELECT run, commit FROM _core").fetchall())
-        else:
-            indexed = None  # the listing's digest is the snapshot's: nothing to compare
-        if indexed is not None:
             plan.read = {r: c for r, c in plan.refs.items() if indexed.pop(r.id, None) != c}
             plan.drop = set(indexed)
     active = con.execute("""SELECT run, commit, live, info::VARCHAR FROM _core
@@ -284,7 +297,7 @@ def _plan(git: Git, con: Any | None, dirs: dict[str, str] | None, reconcile: Rec
     settled = []
     for run_id, commit, live, info in active:
         run = RunRef(*run_id.split("/", 1))
-        if plan.covers(run) and plan.refs.get(run) != commit:
+        if run in plan.read or run_id in plan.drop:
             continue  # gone or moved: already planned
         if live_signature(git, run) != live:
             plan.read[run] = commit  # re-read with its live folder; `_write` reconciles it
@@ -296,6 +309,25 @@ def _plan(git: Git, con: Any | None, dirs: dict[str, str] | None, reconcile: Rec
             if run.commit != indexed_commit[run.ref] or run.status not in ("running", "queued"):
                 plan.refs[run.ref] = plan.read[run.ref] = run.commit
     return plan
+
+
+def _compare_sweeps(git: Git, con: Any, plan: _Plan, sweeps: set[str]) -> None:
+    """Plan the changes of `sweeps` (listed in one `for-each-ref`) against the snapshot behind `con`.
+
+    The listing and the indexed runs are compared as lines ("sweep/run commit"), as sets:
+    only the lines that differ are parsed, so adding a run to a sweep of 10k costs that
+    sweep's listing by git, not 10k names decoded in Python."""
+    patterns = [f"{EXPERIMENTS}{sweep}/" for sweep in sorted(sweeps)]
+    listed = set(git.run("for-each-ref", "--format=%(refname:strip=2) %(objectname)", *patterns).splitlines())
+    indexed = {line for (line,) in con.execute("SELECT run || ' ' || commit FROM _core WHERE sweep IN "
+                                               "(SELECT unnest($1::VARCHAR[]))", [sorted(sweeps)]).fetchall()}
+    for line in listed - indexed:
+        run_id, _, commit = line.partition(" ")
+        run = RunRef.from_ref(EXPERIMENTS + run_id)
+        if run is not None:
+            plan.read[run] = commit
+    plan.drop = {line.partition(" ")[0] for line in indexed - listed} - {run.id for run in plan.read}
+    plan.listed = True
 
 
 @contextmanager
@@ -375,22 +407,27 @@ def _staged(git: Git, plan: _Plan, reconcile: Reconcile | None, folder: Path) ->
 def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
            dirs: dict[str, str] | None) -> None:
     """Write the next snapshot and publish it: a new delta when the change is small and fits
-    the base's columns (O(changed runs): the base is neither copied nor rewritten), else a new base."""
+    the base's columns (O(changed runs): the base is neither copied nor rewritten), else a new base.
+    `base` (the current snapshot attached, or None) is left with nothing attached."""
     if base is not None and plan.sweeps is not None:
         layered = _layered(base)
-        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}._gone").fetchall()[0][0] if layered else 0
+        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}.main._gone").fetchall()[0][0] if layered else 0
         big = layered or index_path(git).stat().st_size >= DELTA_FROM
-        if big and touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS \
-                and _write_delta(git, base, plan, reconcile, dirs):
-            return
+        if big and touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS:
+            if _write_delta(git, base, plan, reconcile, dirs):
+                return
+            if not _attach_current(git, base):  # as it was: the new base folds the current delta in
+                raise IndexPathError(f"{index_path(git)}: the index could not be opened again; remove it and it is rebuilt")
     _write_base(git, base, plan, reconcile, dirs)
+    if base is not None:
+        _detach(base)
 
 
 def _fold_delta(base: Any, plan: _Plan) -> None:
     """Put the delta's changes into `plan`, for a new base: its runs are read again, and the
     base rows it hid (runs since dropped) leave."""
-    commits = dict(base.execute(f"SELECT run, commit FROM {DELTA_CATALOG}._core").fetchall())
-    for (run_id,) in base.execute(f"SELECT run FROM {DELTA_CATALOG}._gone").fetchall():
+    commits = dict(base.execute(f"SELECT run, commit FROM {DELTA_CATALOG}.main._core").fetchall())
+    for (run_id,) in base.execute(f"SELECT run FROM {DELTA_CATALOG}.main._gone").fetchall():
         run = RunRef(*run_id.split("/", 1))
         if run_id in commits and run not in plan.read and run_id not in plan.drop:
             plan.read[run] = commits[run_id]
@@ -404,53 +441,69 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
 
 
-def _write_delta(git: Git, base: Any, plan: _Plan, reconcile: Reconcile | None,
+def _write_delta(git: Git, con: Any, plan: _Plan, reconcile: Reconcile | None,
                  dirs: dict[str, str] | None) -> bool:
     """Publish the current delta plus `plan` as the new delta; False (nothing written) when the
-    changed runs call for other columns than the base has."""
-    import duckdb
+    changed runs call for other columns than the base has.
 
+    It is written through `con`, the reader that planned it (no second DuckDB to start: that
+    costs more than adding a run): the copy is attached in the current delta's place, under
+    its name, which the views it keeps refer to. `con` is left with nothing attached."""
     from gitexp.record import remote
 
     delta = delta_path(git)
     tmp = _temporary(delta)
-    layered = _layered(base)
+    layered = _layered(con)
+    base_snapshot = con.execute(f"SELECT value FROM {CATALOG}.main._meta WHERE key = 'snapshot'").fetchall()[0][0]
+    snapshot = uuid.uuid4().hex
     if layered:
         shutil.copyfile(delta, tmp)
-    base_snapshot = base.execute(f"SELECT value FROM {CATALOG}._meta WHERE key = 'snapshot'").fetchall()[0][0]
-    snapshot = uuid.uuid4().hex
+    _detach(con)
     try:
-        con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
-        try:
-            con.execute("SET enable_progress_bar = false")
-            if not layered:
-                con.execute(schema.DELTA_DDL)
-            con.execute(f"ATTACH {schema.literal(str(index_path(git)))} AS {CATALOG} (READ_ONLY)")
-            con.execute("BEGIN TRANSACTION")
-            gone = sorted(plan.drop | {r.id for r in plan.read})
-            schema.forget_in_delta(con, CATALOG, gone)
-            with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
-                for paths in _staged(git, plan, reconcile, Path(folder)):
-                    schema.insert(con, paths)
-            pulled = remote.origins(git, dict(plan.read))
-            if pulled:
-                con.execute("INSERT INTO _origin SELECT unnest($1), unnest($2)",
-                            [[run.id for run in pulled], list(pulled.values())])
-            if not schema.write_delta_runs(con, CATALOG, gone):
-                con.execute("ROLLBACK")
-                return False
-            con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', ''), ('snapshot', $2), "
-                        "('base', $3)", [schema.VERSION, snapshot, base_snapshot])
-            con.execute("COMMIT")
-            con.execute(f"DETACH {CATALOG}")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+        con.execute(f"ATTACH {schema.literal(str(index_path(git)))} AS {CATALOG} (READ_ONLY)")
+        con.execute(f"ATTACH {schema.literal(str(tmp))} AS {DELTA_CATALOG}")
+        con.execute(f"USE {DELTA_CATALOG}")
+        if not layered:
+            con.execute(schema.DELTA_DDL)
+        con.execute("BEGIN TRANSACTION")
+        gone = sorted(plan.drop | {r.id for r in plan.read})
+        schema.forget_in_delta(con, CATALOG, gone)
+        with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
+            for paths in _staged(git, plan, reconcile, Path(folder)):
+                schema.insert(con, paths)
+        pulled = remote.origins(git, dict(plan.read))
+        if pulled:
+            con.execute("INSERT INTO _origin SELECT unnest($1), unnest($2)",
+                        [[run.id for run in pulled], list(pulled.values())])
+        if not schema.write_delta_runs(con, CATALOG, gone):
+            con.execute("ROLLBACK")
+            return False
+        if not layered:
+            for statement in schema.layered_views(CATALOG, DELTA_CATALOG):
+                con.execute(statement)
+        con.execute("INSERT OR REPLACE INTO _meta VALUES ('version', $1), ('refs', ''), ('snapshot', $2), "
+                    "('base', $3)", [schema.VERSION, snapshot, base_snapshot])
+        con.execute("COMMIT")
+        con.execute(f"CHECKPOINT {DELTA_CATALOG}")
+        _detach(con)  # closes the file: all of it is on disk before it is published
         os.replace(tmp, delta)
+    except BaseException:
+        _rollback(con)
+        raise
     finally:
+        _detach(con)
         tmp.unlink(missing_ok=True)
     _remember_dirs(git, snapshot, dirs)
     return True
+
+
+def _rollback(con: Any) -> None:
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:  # no transaction was open
+        pass
 
 
 def _write_base(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
@@ -473,6 +526,7 @@ def _write_base(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | 
         con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
         try:
             con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
+            con.execute("SET TimeZone = 'UTC'")  # as `_write_delta` reads times
             con.execute("BEGIN TRANSACTION")
             gone = sorted(plan.drop | {r.id for r in plan.read})
             if base is None:
@@ -522,36 +576,40 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     `reconcile` settles records before they are indexed; it sees every running or queued run
     at each sync. By default it is `recorder.reconcile` (runs whose scheduler died become
     `lost`), so no reader — CLI or language server — can forget it.
+
+    One DuckDB instance does it all: it plans on the current snapshot, writes a delta if one
+    will do, attaches what is current, and is then locked down and returned. Starting an
+    instance costs more than adding a run does.
     """
     if reconcile is None:
         from gitexp.record.recorder import reconcile
-    path = index_path(git)
     dirs = ref_dirs(git)  # taken before listing: a change after it makes the next read look again
-    con = _open_current(git)
-    planned: tuple[str, _Plan] | None = None
-    if con is not None:
-        plan = _plan(git, con, dirs, reconcile)
-        if plan.empty:
-            if plan.listed and plan.known != dirs:  # confirmed unchanged: later reads need not list
-                _remember_dirs(git, _snapshot_id(con), dirs)
-            return con
-        planned = (_snapshot_id(con), plan)
-        con.close()
-    with _locked(git):
-        base = _open_current(git)  # another writer may have moved it on while we waited
-        try:
-            if planned and base is not None and _snapshot_id(base) == planned[0]:
+    con = _instance()
+    try:
+        planned: tuple[str, _Plan] | None = None
+        attached = _attach_current(git, con)
+        if attached:
+            plan = _plan(git, con, dirs, reconcile)
+            if plan.empty:
+                if plan.listed and plan.known != dirs:  # confirmed unchanged: later reads need not list
+                    _remember_dirs(git, _snapshot_id(con), dirs)
+                return _lock_down(con)
+            planned = (_snapshot_id(con), plan)
+        with _locked(git):
+            attached = _attach_current(git, con, attached)  # another writer may have moved it on while we waited
+            if planned and attached and _snapshot_id(con) == planned[0]:
                 plan = planned[1]  # nobody wrote meanwhile: what we listed is still the news
             else:
-                plan = _plan(git, base, dirs, reconcile)
-            if not plan.empty or base is None:
-                _write(git, base, plan, reconcile, dirs)
+                plan = _plan(git, con if attached else None, dirs, reconcile)
+            if not plan.empty or not attached:
+                _write(git, con if attached else None, plan, reconcile, dirs)
+                attached = None
             elif plan.listed and plan.known != dirs:
-                _remember_dirs(git, _snapshot_id(base), dirs)
-        finally:
-            if base is not None:
-                base.close()
-    con = _open_current(git)
-    if con is None:  # only if the snapshot just written was replaced by one of another version
-        raise IndexPathError(f"{path}: the index could not be opened after it was written; remove it and it is rebuilt")
-    return con
+                _remember_dirs(git, _snapshot_id(con), dirs)
+            if not _attach_current(git, con, attached):  # only if what was just written was replaced by another version
+                raise IndexPathError(f"{index_path(git)}: the index could not be opened after it was written; "
+                                     "remove it and it is rebuilt")
+        return _lock_down(con)
+    except BaseException:
+        con.close()
+        raise
