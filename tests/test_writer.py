@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ import time
 
 import pytest
 
+from conftest import GIT_ENV
 from gitexp.errors import RefConflictError
 from gitexp.record import recorder, store
 from gitexp.record.git import open_repo
@@ -107,6 +109,21 @@ def test_no_gpu_library_loads_on_a_machine_without_a_gpu(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["CpuSlots", "False"]
+
+
+def test_a_whole_launch_loads_no_gpu_library_without_a_gpu(repo):
+    """Scheduling and the run's environment record alike: NVML is never imported on a CPU machine."""
+    from gitexp.record.environment import nvidia_driver_present
+
+    if nvidia_driver_present():
+        pytest.skip("this machine has an NVIDIA driver")
+    repo.write("s.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gitexp", "run", "s.yml"], cwd=repo.path,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **GIT_ENV})
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "gitexp.record.environment" in imported  # the environment was captured in this process
+    assert not [name for name in imported if name.split(".")[0] == "pynvml"]
 
 
 def test_states_arriving_one_by_one_are_gathered_into_few_batches(repo, monkeypatch):

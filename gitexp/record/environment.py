@@ -58,9 +58,16 @@ def torch_build() -> dict[str, str]:
     return found
 
 
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (Linux: /proc/driver/nvidia or its device nodes; WSL: /dev/dxg)."""
+    return any(os.path.exists(path) for path in ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
+
+
 @lru_cache(maxsize=1)
 def gpus() -> tuple[dict[str, Any], ...]:
-    """Name, memory and driver of each NVIDIA GPU (empty without NVML); asked once per process."""
+    """Name, memory and driver of each NVIDIA GPU (empty without a driver or NVML); asked once per process."""
+    if not nvidia_driver_present():
+        return ()  # not even loading NVML: `import pynvml` and nvmlInit cost every CPU-only launch
     try:
         import pynvml
     except ImportError:

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Protocol
 
 from gitexp.errors import GitexpError
 from gitexp.record import liveness
+from gitexp.record.environment import nvidia_driver_present
 from gitexp.run.scheduler import CpuSlots, Placement, Task
 
 ENV_FAKE = "GITEXP_FAKE_GPUS"  # JSON list: [{"name": "H100", "memory_mib": 81559}, ...]
@@ -149,11 +150,6 @@ class FakeDevices:
             gpus.append(Gpu(index, device["name"], f"GPU-fake-{index}", device["memory_mib"], used,
                             device["utilization"], mine))
         return gpus
-
-
-def nvidia_driver_present() -> bool:
-    """Whether an NVIDIA driver is loaded (Linux: /proc/driver/nvidia or its device nodes; WSL: /dev/dxg)."""
-    return any(os.path.exists(path) for path in ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
 
 
 def open_devices() -> Devices | None:
