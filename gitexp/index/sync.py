@@ -257,6 +257,7 @@ class _Plan:
     sweeps: set[str] | None = None  # the sweeps listed; None: every sweep
     read: dict[RunRef, str] = field(default_factory=dict)  # (re-)read these records
     drop: set[str] = field(default_factory=set)  # run ids leaving the index
+    fresh: set[str] = field(default_factory=set)  # ids in `read` the snapshot does not hold: nothing to forget
     listed: bool = False  # refs were listed and compared with the snapshot
     known: dict[str, str] | None = None  # the ref places' stat data the snapshot was known to match
 
@@ -326,7 +327,9 @@ def _compare_sweeps(git: Git, con: Any, plan: _Plan, sweeps: set[str]) -> None:
         run = RunRef.from_ref(EXPERIMENTS + run_id)
         if run is not None:
             plan.read[run] = commit
-    plan.drop = {line.partition(" ")[0] for line in indexed - listed} - {run.id for run in plan.read}
+    moved = {line.partition(" ")[0] for line in indexed - listed}
+    plan.drop = moved - {run.id for run in plan.read}
+    plan.fresh = {run.id for run in plan.read} - moved
     plan.listed = True
 
 
@@ -411,7 +414,8 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
     `base` (the current snapshot attached, or None) is left with nothing attached."""
     if base is not None and plan.sweeps is not None:
         layered = _layered(base)
-        touched = base.execute(f"SELECT count(*) FROM {DELTA_CATALOG}.main._gone").fetchall()[0][0] if layered else 0
+        touched = base.execute(f"""SELECT count(*) FROM (SELECT run FROM {DELTA_CATALOG}.main._gone
+                                   UNION SELECT run FROM {DELTA_CATALOG}.main._core)""").fetchall()[0][0] if layered else 0
         big = layered or index_path(git).stat().st_size >= DELTA_FROM
         if big and touched + len(plan.read) + len(plan.drop) <= DELTA_RUNS:
             if _write_delta(git, base, plan, reconcile, dirs):
@@ -424,14 +428,15 @@ def _write(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | None,
 
 
 def _fold_delta(base: Any, plan: _Plan) -> None:
-    """Put the delta's changes into `plan`, for a new base: its runs are read again, and the
-    base rows it hid (runs since dropped) leave."""
+    """Put the delta's changes into `plan`, for a new base: its runs (changed or new) are read
+    again, and the base rows it hid of runs since dropped leave."""
     commits = dict(base.execute(f"SELECT run, commit FROM {DELTA_CATALOG}.main._core").fetchall())
-    for (run_id,) in base.execute(f"SELECT run FROM {DELTA_CATALOG}.main._gone").fetchall():
+    for run_id, commit in commits.items():
         run = RunRef(*run_id.split("/", 1))
-        if run_id in commits and run not in plan.read and run_id not in plan.drop:
-            plan.read[run] = commits[run_id]
-        elif run_id not in commits:  # dropped since: its base rows go (read again if it came back)
+        if run not in plan.read and run_id not in plan.drop:
+            plan.read[run] = commit
+    for (run_id,) in base.execute(f"SELECT run FROM {DELTA_CATALOG}.main._gone").fetchall():
+        if run_id not in commits:  # dropped since: its base rows go (read again if it came back)
             plan.drop.add(run_id)
 
 
@@ -467,7 +472,7 @@ def _write_delta(git: Git, con: Any, plan: _Plan, reconcile: Reconcile | None,
             con.execute(schema.DELTA_DDL)
         con.execute("BEGIN TRANSACTION")
         gone = sorted(plan.drop | {r.id for r in plan.read})
-        schema.forget_in_delta(con, CATALOG, gone)
+        schema.forget_in_delta(con, CATALOG, sorted(set(gone) - plan.fresh))
         with tempfile.TemporaryDirectory(prefix="gitexp-index-") as folder:
             for paths in _staged(git, plan, reconcile, Path(folder)):
                 schema.insert(con, paths)
