@@ -7,11 +7,13 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -81,6 +83,57 @@ def test_workspace_scan_lists_again_only_the_folders_that_changed(tmp_path, monk
     second.unlink()
     shutil.rmtree(tmp_path / "pkg0")
     assert scan.files() == [new] and str(tmp_path / "pkg0") not in scan._folders
+
+
+def test_old_leaf_folders_of_a_dataset_are_not_listed_yet_a_new_event_file_in_one_is_found(tmp_path, monkeypatch):
+    data = tmp_path / "data" / "train"
+    for c in range(20):
+        (data / f"class{c}").mkdir(parents=True)
+        for i in range(5):
+            (data / f"class{c}" / f"img{i}.jpg").write_bytes(b"")
+    (tmp_path / "logs" / "train").mkdir(parents=True)  # an existing log folder, TF/Keras style
+    past = time.time() - 3600
+    for folder in [tmp_path, *(p for p in tmp_path.rglob("*") if p.is_dir())]:
+        os.utime(folder, (past, past))  # all of it there an hour before the run
+    if os.stat(data / "class0").st_nlink != 2:
+        pytest.skip("this file system does not count a folder's links as 2 + its subfolders")
+    scan = WorkspaceScan(tmp_path, since=time.time())
+    listed = []
+    real = scan._list
+    monkeypatch.setattr(scan, "_list", lambda folder, mtime: listed.append(folder) or real(folder, mtime))
+    assert scan.files() == []
+    assert not [f for f in listed if "class" in f]  # 20 leaves: a stat each, no listing
+    assert str(data) in listed and str(tmp_path / "logs") in listed  # folders with subfolders: listed
+    new = tmp_path / "logs" / "train" / "events.out.tfevents.9.h.42.0"
+    new.write_bytes(b"")  # the run's writer, in an old leaf: the file moves the leaf's mtime
+    assert scan.files() == [new]
+    blind = WorkspaceScan(tmp_path)  # no start time: nothing is known to be old, every folder is listed
+    blind_listed = []
+    monkeypatch.setattr(blind, "_list", lambda folder, mtime: blind_listed.append(folder) or real(folder, mtime))
+    assert blind.files() == [new] and len([f for f in blind_listed if "class" in f]) == 20
+
+
+@pytest.mark.parametrize("links", [1, 2])  # btrfs counts 1; a FUSE file system may say 2 for every folder
+def test_a_file_system_whose_link_counts_mean_something_else_gets_every_folder_listed(tmp_path, monkeypatch, links):
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    deep = tmp_path / "a" / "b" / "c" / "events.out.tfevents.9.h.42.0"
+    deep.write_bytes(b"")
+    past = time.time() - 3600
+    for folder in (tmp_path / "a" / "b" / "c", tmp_path / "a" / "b", tmp_path / "a", tmp_path):
+        os.utime(folder, (past, past))
+    os.utime(deep, None)  # written during the run, in a folder older than the run
+    real_stat = os.stat
+
+    def counted_otherwise(path, *args, **kwargs):
+        info = real_stat(path, *args, **kwargs)
+        if stat.S_ISDIR(info.st_mode):
+            return SimpleNamespace(**{**{name: getattr(info, name) for name in dir(info) if name.startswith("st_")},
+                                      "st_nlink": links})
+        return info
+
+    monkeypatch.setattr(os, "stat", counted_otherwise)
+    scan = WorkspaceScan(tmp_path, since=time.time() - 60)
+    assert scan.files() == [deep] and scan._counts == {real_stat(tmp_path).st_dev: False}
 
 
 def test_a_corrupt_event_file_is_skipped_not_fatal(tmp_path):

@@ -61,7 +61,7 @@ class Ingest:
     def watch_workspace(self, cwd: Path, pid: int, since: float) -> None:
         """Also read event files the run's processes (session `pid`) write below `cwd`."""
         self.workspace, self.pid, self.since = Path(cwd), pid, since
-        self._scan = WorkspaceScan(self.workspace)
+        self._scan = WorkspaceScan(self.workspace, since)
 
     def event_files(self) -> list[Path]:
         found = []
@@ -123,12 +123,22 @@ class WorkspaceScan:
     mtime changed (creating a file or a subfolder changes its parent's), so a steady poll is
     one `stat` per folder. A folder whose mtime is under `RACY_NS` old is listed again next
     time as well: a second change within the same clock tick would not move it (git's "racy"
-    rule). Appending to a known file changes no folder, and needs none: it is already found."""
+    rule). Appending to a known file changes no folder, and needs none: it is already found.
+
+    With `since` (when the run started), a folder untouched since then that has no subfolders
+    is not listed at all: nothing in it can be the run's (a writer makes a new file, which
+    moves the folder's mtime). A folder's link count tells it has no subfolders (2: itself and
+    its `.`), as find(1)'s leaf optimisation reads it, so a gitignored dataset of a million
+    files in leaf folders costs a stat per folder, not a million entries. The count is trusted
+    on a file system (device) once a listed folder with subfolders agreed with it, and never
+    after one disagreed (btrfs counts 1, some network and FUSE file systems differ too)."""
 
     RACY_NS = 2_000_000_000
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, since: float | None = None):
         self.root = str(root)
+        self._before = None if since is None else int((since - 1) * 1e9)  # as `_event_files_below` counts
+        self._counts: dict[int, bool] = {}  # device -> its folders' links are 2 + their subfolders
         self._folders: dict[str, tuple[int, bool, list[str], list[str]]] = {}  # mtime, racy, subfolders, files
 
     def files(self) -> list[Path]:
@@ -136,12 +146,12 @@ class WorkspaceScan:
         while stack:
             folder = stack.pop()
             try:
-                mtime = os.stat(folder).st_mtime_ns
+                info = os.stat(folder)
             except OSError:
                 continue
             cached = self._folders.get(folder)
-            if cached is None or cached[0] != mtime or cached[1]:
-                cached = self._folders[folder] = self._list(folder, mtime)
+            if cached is None or cached[0] != info.st_mtime_ns or cached[1]:
+                cached = self._folders[folder] = self._look(folder, info)
             seen.add(folder)
             stack += [os.path.join(folder, name) for name in cached[2]]
             found += [Path(folder, name) for name in cached[3]]
@@ -149,20 +159,33 @@ class WorkspaceScan:
             del self._folders[gone]
         return found
 
-    def _list(self, folder: str, mtime: int) -> tuple[int, bool, list[str], list[str]]:
+    def _look(self, folder: str, info: os.stat_result) -> tuple[int, bool, list[str], list[str]]:
+        if (self._before is not None and info.st_nlink == 2 and info.st_mtime_ns < self._before
+                and self._counts.get(info.st_dev)):
+            return info.st_mtime_ns, False, [], []  # an old leaf: listed once it changes
+        mtime, racy, folders, files, subfolders = self._list(folder, info.st_mtime_ns)
+        if subfolders > 0 and info.st_nlink == 2 + subfolders:
+            self._counts.setdefault(info.st_dev, True)
+        elif subfolders >= 0 and info.st_nlink != 2 + subfolders and self._counts.get(info.st_dev) is not False:
+            self._counts[info.st_dev] = False  # the counts mean something else here: list the leaves skipped so far
+            self._folders = {path: (m, True, sub, names) for path, (m, _, sub, names) in self._folders.items()}
+        return mtime, racy, folders, files
+
+    def _list(self, folder: str, mtime: int) -> tuple[int, bool, list[str], list[str], int]:
         racy = time.time_ns() - mtime < self.RACY_NS
-        folders, files = [], []
+        folders, files, subfolders = [], [], 0
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
+                        subfolders += 1
                         if entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
                             folders.append(entry.name)
                     elif "tfevents" in entry.name and not entry.name.endswith(MIRROR_SUFFIX):
                         files.append(entry.name)
         except OSError:
-            racy = True  # unreadable now: try again next poll
-        return mtime, racy, sorted(folders), sorted(files)
+            racy, subfolders = True, -1  # unreadable now: try again next poll (and trust no count)
+        return mtime, racy, sorted(folders), sorted(files), subfolders
 
 
 def _event_files_below(scan: WorkspaceScan, run_dir: Path, since: float) -> list[Path]:
