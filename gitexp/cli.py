@@ -122,6 +122,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _param(value: Any) -> str:
+    """A param as the run got it: a float to the last digit (Hydra's `range(0.1,0.4,0.1)` gives
+    0.30000000000000004, which is not the run of 0.3); a metric reads better rounded (`_fmt`)."""
+    return repr(value) if isinstance(value, float) else _fmt(value)
+
+
 def _age(iso: str | None) -> str:
     from gitexp.record.model import parse_iso
 
@@ -501,7 +507,7 @@ def show(
         for key, value in mapping.items():
             if title == "params" and data["logdir"] and isinstance(value, str) and value.split("/")[0] == "LOGDIR":
                 value = data["logdir"] + value[len("LOGDIR"):]  # the placeholder as the command got it
-            out.line(f"  {key} = {_fmt(value)}")  # values are data: `[red]` stays text
+            out.line(f"  {key} = {(_param if title == 'params' else _fmt)(value)}")  # values are data: `[red]` stays text
     if data["artifacts"]:
         out.line()
         out.line(("artifacts", "bold"))
@@ -582,7 +588,8 @@ def diff(
         _print_json(data)
         return
     for title in ("params", "metrics"):
-        rows = [[(row["key"], "bold yellow" if row["changed"] else "dim"), *map(_fmt, row["values"])]
+        rows = [[(row["key"], "bold yellow" if row["changed"] else "dim"), *map(_param if title == "params" else _fmt,
+                                                                               row["values"])]
                 for row in data[title]] or [["-"] * (1 + len(data["runs"]))]
         out.table(("key", *data["runs"]), rows, title=title)
     for code in data["code"]:

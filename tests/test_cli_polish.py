@@ -103,6 +103,17 @@ def test_diff_takes_two_or_more_runs(ran):
     assert one.returncode == 2 and "two or more runs" in one.stderr
 
 
+def test_show_and_diff_print_a_param_to_its_last_digit(repo):
+    repo.write("f.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.3, 0.30000000000000004]\n")  # Hydra's range() gives both
+    repo.gitexp("run", "f.yml")
+    ids = sorted(ref.removeprefix("refs/experiments/") for ref in repo.refs() if "/f/" in ref)
+    shown = {run: repo.gitexp("show", run).stdout.split("metrics")[0] for run in ids}
+    assert sorted(line.strip() for text in shown.values() for line in text.splitlines() if line.strip().startswith("lr ="))\
+        == ["lr = 0.3", "lr = 0.30000000000000004"]
+    row = next(line for line in repo.gitexp("diff", *ids).stdout.splitlines() if line.split()[:1] == ["lr"])
+    assert sorted(row.split()[1:]) == ["0.3", "0.30000000000000004"]  # a change, and it shows
+
+
 def test_failed_runs_show_their_exit_code_in_ls(ran):
     line = next(line for line in ran.gitexp("ls").stdout.splitlines() if line.startswith("boom\t"))
     assert "failed (exit 3)" in line.split("\t")
