@@ -481,3 +481,38 @@ def test_sort_key_resolves_a_unique_suffix_after_a_slash(repo):
         sweep_table(git, "sw", sort="loss")
     with pytest.raises(QueryError, match="no run field, param or metric has that name"):
         sweep_table(git, "sw", sort="cc")  # a suffix counts only after a '/'
+
+
+def test_a_delta_that_was_not_laid_is_never_taken_as_unchanged(repo, deltas):
+    """A delta left unattached (unreadable, stale) is not held open, so its inode may come back
+    with the next delta: under the writers' lock that must still be attached, not skipped."""
+    import importlib
+
+    sync_module = importlib.import_module("gitexp.index.sync")
+    git = _base_and_delta(repo)
+    path = sync_module.delta_path(git)
+    good = path.read_bytes()
+    with open(path, "r+b") as handle:  # the same inode, unreadable now
+        handle.write(b"not a duckdb file" * 1000)
+    con = sync_module._instance(git)
+    try:
+        attached = sync_module._attach_current(git, con)
+        assert con.execute("select count(*) from runs").fetchall() == [(6,)]  # the base alone
+        with open(path, "r+b") as handle:  # a valid delta again, at that same inode
+            handle.truncate(0)
+            handle.write(good)
+        assert sync_module._attach_current(git, con, attached)
+        assert con.execute("select count(*) from runs").fetchall() == [(7,)]
+    finally:
+        con.close()
+
+
+def test_duckdb_spills_beside_the_index_not_into_the_work_tree(repo):
+    recordgen.write(repo, recordgen.synthetic(3, sweeps=1))
+    git = open_repo(repo)
+    con = sync(git)
+    try:
+        spill = con.execute("select current_setting('temp_directory')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert Path(spill) == git.gitexp_dir / "duckdb.tmp"  # DuckDB's default is `.tmp` in the current folder

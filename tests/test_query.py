@@ -17,14 +17,31 @@ from gitexp.record.git import open_repo
 from recordgen import Record
 
 
-@pytest.fixture(scope="module")
-def git(tmp_path_factory):
+@pytest.fixture(scope="module", params=["base", "delta"])
+def git(tmp_path_factory, request):
+    """Three runs; with "delta" the last one is in a delta file over the base, so every query
+    (and every refusal) also runs on the connection that lays the delta's views over the base."""
+    import importlib
+
     repo = recordgen.init_repo(tmp_path_factory.mktemp("q") / "repo")
-    recordgen.write(repo, [Record("s", f"r{i}", {"lr": lr, "opt": opt}, {"acc": acc},
-                                  [{"step": 1, "key": "acc", "value": acc, "time": 1.0}])
-                           for i, (lr, opt, acc) in enumerate([(0.1, "sgd", 9.0), (0.01, "adam", 10.0),
-                                                               (1.0, "adam", 0.5)])])
-    return open_repo(repo)
+    records = [Record("s", f"r{i}", {"lr": lr, "opt": opt}, {"acc": acc},
+                      [{"step": 1, "key": "acc", "value": acc, "time": 1.0}])
+               for i, (lr, opt, acc) in enumerate([(0.1, "sgd", 9.0), (0.01, "adam", 10.0), (1.0, "adam", 0.5)])]
+    git = open_repo(repo)
+    if request.param == "base":
+        recordgen.write(repo, records)
+        return git
+    sync_module = importlib.import_module("gitexp.index.sync")
+    before, sync_module.DELTA_FROM = sync_module.DELTA_FROM, 0
+    try:
+        recordgen.write(repo, records[:2])
+        sync_module.sync(git).close()
+        recordgen.write(repo, records[2:])
+        sync_module.sync(git).close()
+    finally:
+        sync_module.DELTA_FROM = before
+    assert sync_module.delta_path(git).exists()
+    return git
 
 
 @pytest.mark.parametrize("sql, expected", [

@@ -1,6 +1,6 @@
 """`gitexp query SQL`: one read-only statement over the index; no FROM means FROM runs.
 
-Safety comes from the connection (see `sync.connect`): the snapshot is attached read-only,
+Safety comes from the connection (see `sync._lock_down`): the snapshot is attached read-only,
 file access is off and the configuration is locked, so `COPY ... TO`, `ATTACH`,
 `read_csv('/etc/passwd')`, `INSTALL` and `SET` are refused by DuckDB itself.
 """

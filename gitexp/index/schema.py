@@ -28,7 +28,7 @@ from typing import Any, Iterable
 from gitexp.index.load import Loaded
 from gitexp.record import model as record
 
-VERSION = "7"  # bump when the tables change: an index of another version is rebuilt
+VERSION = "8"  # bump when the tables change: an index of another version is rebuilt
 # Epochs as runx's sumx counts them: the step of the last validation point (`val/acc`, as logx's
 # metric('val', ...) logs it, the epoch of the last val row of metrics.csv); without validation
 # series, the last step logged.
@@ -52,9 +52,10 @@ CREATE TABLE _keys(kind VARCHAR, key VARCHAR, type VARCHAR, pos INTEGER, runs BI
     seen STRUCT(created BIGINT, run VARCHAR, pos INTEGER));
 CREATE TABLE series(run VARCHAR, key VARCHAR, step BIGINT, value DOUBLE, time DOUBLE);
 CREATE TABLE _origin(run VARCHAR, origin VARCHAR);
-CREATE VIEW params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param';
-CREATE VIEW metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric';
 """
+# the long forms of params and metrics, over `_kv` (the base's own, or the layered one of a delta)
+LONG_VIEWS = {kind + "s": f"SELECT run, key, value, num, type FROM _kv WHERE kind = '{kind}'" for kind in ("param", "metric")}
+DDL += "".join(f"CREATE VIEW {name} AS {select};\n" for name, select in LONG_VIEWS.items())
 
 
 def ident(name: str) -> str:
@@ -363,8 +364,7 @@ def layered_views(base: str, delta: str) -> list[str]:
         f"CREATE VIEW {views}._keys AS " + _KEYS.format(keys=keys),
         f"""CREATE VIEW {views}._meta AS SELECT * FROM {delta}.main._meta
             UNION ALL SELECT * FROM {base}.main._meta WHERE key NOT IN (SELECT key FROM {delta}.main._meta)""",
-        f"CREATE VIEW {views}.params AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'param'",
-        f"CREATE VIEW {views}.metrics AS SELECT run, key, value, num, type FROM _kv WHERE kind = 'metric'",
+        *(f"CREATE VIEW {views}.{name} AS {select}" for name, select in LONG_VIEWS.items()),
         f"CREATE VIEW {views}.runs AS {RUNS_VIEW}",
     ]
 

@@ -12,14 +12,15 @@ Concurrency design (the CLI, a scheduler and the language server all sync and re
 * A snapshot is a base file and, optionally, a delta beside it (`index.delta.duckdb`): the
   runs changed since the base was written, and the base rows they hide. A small change to
   a big index writes a new delta (a copy of the old one plus the change), so adding one run
-  to 100k copies and checkpoints a few megabytes, not the whole index; readers lay the delta
-  over the base with views. Below `DELTA_FROM` bytes the base is simply copied. Past
+  to 100k copies and checkpoints a few megabytes, not the whole index; the delta holds the
+  views that lay it over the base. Below `DELTA_FROM` bytes the base is simply copied. Past
   `DELTA_RUNS` runs, or when the change needs columns the base lacks (a new key, a wider
   type), the delta is folded into a new base. A delta names the base it was written for and
   is ignored next to any other.
-* Every reader attaches the file into its own in-memory DuckDB instance. `duckdb.connect`
+* Every reader attaches the files into its own in-memory DuckDB instance. `duckdb.connect`
   of a path would share one cached instance per process, which would keep serving an old
-  snapshot in a long-lived process (the language server) after a rename.
+  snapshot in a long-lived process (the language server) after a rename. A sync plans and
+  writes through the instance it then hands to the caller, locked down (`_lock_down`).
 
 Freshness: a read first compares the stat data (mtime, size) of the ref folders under
 `refs/experiments/` and of `packed-refs` with what the snapshot recorded: every ref
@@ -46,7 +47,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from gitexp.errors import IndexPathError
 from gitexp.index import schema
@@ -75,13 +76,20 @@ def delta_path(git: Git) -> Path:
     return git.gitexp_dir / DELTA
 
 
-def _instance() -> Any:
+SPILL = "duckdb.tmp"  # where DuckDB spills past its memory limit: not `.tmp` in the user's work tree
+_zone: list[str] = []  # the machine's time zone, as DuckDB found it: records' times without an offset are read in it
+
+
+def _instance(git: Git) -> Any:
     """A private in-memory DuckDB that the snapshot's files get attached to (see `_attach_current`)."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                             "autoinstall_known_extensions": False})
-    con.execute("SET TimeZone = 'UTC'")  # times come back (and records without an offset are read) as UTC
+                                             "autoinstall_known_extensions": False,
+                                             "temp_directory": str(git.gitexp_dir / SPILL)})
+    if not _zone:
+        _zone.append(con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+    con.execute("SET TimeZone = 'UTC'")  # times come back as UTC whatever the machine's zone
     con.execute("SET enable_progress_bar = false")  # DuckDB's bar would land over a table
     return con
 
@@ -126,10 +134,14 @@ def _layered(con: Any) -> bool:
                             [DELTA_CATALOG]).fetchall()[0][0])
 
 
+UNLAID = -1  # in what `_attach_current` returns: a delta file was there but is not laid (stale, unreadable)
+
+
 def _files(git: Git) -> tuple[int, int] | None:
     """Which base and delta files are current (their inodes; 0: no delta). A writer replaces a
     file by renaming a new one over it, and an attached file is held open, so its inode is
-    not reused: the same pair means the same snapshot."""
+    not reused: the same pair means the same snapshot. (A delta that was not attached is not
+    held open: its inode may come back on the next delta, so it is never taken as unchanged.)"""
     try:
         base = index_path(git).stat().st_ino
     except OSError:
@@ -160,7 +172,8 @@ def _attach_current(git: Git, con: Any, attached: tuple[int, int] | None = None)
         try:
             opened = _files(git)
             con.execute(f"ATTACH {schema.literal(str(path))} AS {CATALOG} (READ_ONLY)")
-            if not _attach_delta(con, delta_path(git)):
+            laid = _attach_delta(con, delta_path(git))
+            if not laid:
                 con.execute(f"USE {CATALOG}")
             version = con.execute("SELECT value FROM _meta WHERE key = 'version'").fetchall()
         except (OSError, duckdb.Error):
@@ -170,17 +183,14 @@ def _attach_current(git: Git, con: Any, attached: tuple[int, int] | None = None)
             _detach(con)
             return None
         if opened is not None and _files(git) == opened:
-            return opened
+            return opened if laid or not opened[1] else (opened[0], UNLAID)
         _detach(con)  # a writer replaced a file while they were attached: the pair may not match
     return None
 
 
-def list_refs(git: Git, sweeps: Iterable[str] | None = None) -> dict[RunRef, str]:
-    """Run refs -> commits: every one, or those of `sweeps` (one `for-each-ref` either way)."""
-    patterns = [EXPERIMENTS] if sweeps is None else [f"{EXPERIMENTS}{sweep}/" for sweep in sorted(sweeps)]
-    if not patterns:
-        return {}
-    out = git.run("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
+def list_refs(git: Git) -> dict[RunRef, str]:
+    """Every run ref -> its commit (one `for-each-ref`)."""
+    out = git.run("for-each-ref", "--format=%(refname) %(objectname)", EXPERIMENTS)
     refs = {}
     for line in out.splitlines():
         ref, _, commit = line.partition(" ")
@@ -253,7 +263,7 @@ def _digest(refs: dict[RunRef, str]) -> str:
 
 @dataclass
 class _Plan:
-    refs: dict[RunRef, str]  # every ref, when all were listed (a new base's digest); else {}
+    refs: dict[RunRef, str]  # every ref when all were listed (a new base's digest); else the few reconciled
     sweeps: set[str] | None = None  # the sweeps listed; None: every sweep
     read: dict[RunRef, str] = field(default_factory=dict)  # (re-)read these records
     drop: set[str] = field(default_factory=set)  # run ids leaving the index
@@ -346,7 +356,7 @@ def _locked(git: Git) -> Iterator[None]:
 
 BATCH = 2000  # runs per bulk insert: bounds memory (their records and series) at any number of runs
 BATCH_SERIES = 24 << 20  # ...or fewer, once their series hold this many bytes (long curves)
-WRITER_MEMORY = "192MB"  # DuckDB's own cap while writing a snapshot (it spills to disk beyond it)
+WRITER_MEMORY = "192MB"  # DuckDB's own cap while writing a base or a delta (it spills to SPILL beyond it)
 
 
 def _batches(items: Iterator[Loaded], size: int) -> Iterator[list[Loaded]]:
@@ -465,6 +475,8 @@ def _write_delta(git: Git, con: Any, plan: _Plan, reconcile: Reconcile | None,
         shutil.copyfile(delta, tmp)
     _detach(con)
     try:
+        con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+        con.execute(f"SET TimeZone = {schema.literal(_zone[0])}")  # as a base is written (`_write_base`)
         con.execute(f"ATTACH {schema.literal(str(index_path(git)))} AS {CATALOG} (READ_ONLY)")
         con.execute(f"ATTACH {schema.literal(str(tmp))} AS {DELTA_CATALOG}")
         con.execute(f"USE {DELTA_CATALOG}")
@@ -497,6 +509,8 @@ def _write_delta(git: Git, con: Any, plan: _Plan, reconcile: Reconcile | None,
         raise
     finally:
         _detach(con)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("RESET memory_limit")
         tmp.unlink(missing_ok=True)
     _remember_dirs(git, snapshot, dirs)
     return True
@@ -531,7 +545,6 @@ def _write_base(git: Git, base: Any | None, plan: _Plan, reconcile: Reconcile | 
         con = duckdb.connect(str(tmp), config={"memory_limit": WRITER_MEMORY})
         try:
             con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
-            con.execute("SET TimeZone = 'UTC'")  # as `_write_delta` reads times
             con.execute("BEGIN TRANSACTION")
             gone = sorted(plan.drop | {r.id for r in plan.read})
             if base is None:
@@ -589,7 +602,7 @@ def sync(git: Git, reconcile: Reconcile | None = None) -> Any:
     if reconcile is None:
         from gitexp.record.recorder import reconcile
     dirs = ref_dirs(git)  # taken before listing: a change after it makes the next read look again
-    con = _instance()
+    con = _instance(git)
     try:
         planned: tuple[str, _Plan] | None = None
         attached = _attach_current(git, con)
