@@ -69,6 +69,7 @@ class TablePanel extends Disposable {
   private where = ''
   private generation = 0
   private listening: { dispose(): void } | undefined
+  private prefetched: Promise<TableResult> | undefined
 
   constructor(
     public readonly panel: WebviewPanel,
@@ -78,6 +79,10 @@ class TablePanel extends Disposable {
   ) {
     super()
     this.track(panel.webview.onDidReceiveMessage((message: ViewToTable) => void this.receive(message)))
+    // The first page is asked for now, while the webview starts (AG Grid's script is the
+    // longer wait), and shown when it says it is ready.
+    this.prefetched = client.table({ offset: 0, limit: FIRST_PAGE })
+    this.prefetched.catch(() => undefined)
     this.listen()
     this.track({ dispose: () => this.listening?.dispose() })
   }
@@ -93,6 +98,7 @@ class TablePanel extends Disposable {
       return
     }
     this.client = client
+    this.prefetched = undefined
     this.listen()
     void this.load()
   }
@@ -109,9 +115,11 @@ class TablePanel extends Disposable {
   public async load(): Promise<void> {
     const generation = ++this.generation
     const where = this.where || undefined
+    const prefetched = where === undefined ? this.prefetched : undefined
+    this.prefetched = undefined
     let result: TableResult
     try {
-      result = await this.client.table({ where, offset: 0, limit: FIRST_PAGE })
+      result = await (prefetched ?? this.client.table({ where, offset: 0, limit: FIRST_PAGE }))
     } catch (error) {
       this.post({ type: 'message', text: errorMessage(error), error: true })
       return
