@@ -12,7 +12,7 @@
 // round by round, so load on a shared machine falls on both alike. `@points`: a bundle from
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
 // sent curves as [step, value, time] arrays.
-import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'fs'
+import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'fs'
 import { tmpdir, loadavg } from 'os'
 import { join, dirname, resolve } from 'path'
 import { fileURLToPath } from 'url'
@@ -44,8 +44,10 @@ const panelPart = (file, name) => {
   return match[1]
 }
 
+const made = []  // the pages' folders, removed at the end
 const page = (dist, script, file) => {
   const dir = mkdtempSync(join(tmpdir(), 'gitexp-webview-bench-'))
+  made.push(dir)
   cpSync(join(dist, 'webview', `${script}.js`), join(dir, `${script}.js`))
   writeFileSync(join(dir, 'index.html'), `<!DOCTYPE html><html><head><meta charset="UTF-8">
 <style>body { font-family: sans-serif; font-size: 13px; padding: 0 16px 16px; margin: 0; } ${panelPart(file, 'STYLE')}</style></head>
@@ -269,5 +271,6 @@ try {
   }
 } finally {
   await browser.close()
+  made.forEach(dir => rmSync(dir, { recursive: true, force: true }))
   console.log(`\nload average after: ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
 }
