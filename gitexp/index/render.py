@@ -93,9 +93,9 @@ def _rank(name: str, position: int, result: QueryResult, first: tuple[str, ...])
     return 3, position
 
 
-def _fit(result: QueryResult, cells: list[list[str]], width: int, first: tuple[str, ...]) -> list[int]:
-    """Indexes of the columns that fit in `width`, in the result's order, most important kept."""
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(result.columns)]
+def _fit(result: QueryResult, widths: list[int], width: int, first: tuple[str, ...]) -> list[int]:
+    """Indexes of the columns (of `widths` terminal cells each) that fit in `width`, in the
+    result's order, most important kept."""
     order = sorted(range(len(widths)), key=lambda i: _rank(result.columns[i], i, result, first))
     chosen: list[int] = []
     used = 0
@@ -116,10 +116,10 @@ def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST,
 
     `result` is a screenful (`Results.screen`) or a whole result (cut here to a screenful).
     `style(column, cell)` names a rich style for a cell (the CLI colours statuses).
-    """
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
+    Every width is known here (the columns are chosen to fit), so the lines are laid out here
+    and rich only styles them: its Table would measure every cell again, a tenth of a second
+    for a screenful, more than the query."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     if result.total is None:
@@ -133,28 +133,40 @@ def table(result: QueryResult, width: int, first: tuple[str, ...] = FIRST,
     total = result.total if result.total is not None else len(result.rows)
     head = result.head if result.head is not None else len(result.rows)
     cells = [[_cut(text(v, short=True)) for v in row] for row in result.rows]
-    shown = _fit(result, cells, width, first)
+    widths = [max([cell_len(c)] + [cell_len(row[i]) for row in cells]) for i, c in enumerate(result.columns)]
+    shown = _fit(result, widths, width, first)
     elided = len(result.columns) - len(shown)
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for i in shown:
-        grid.add_column(result.columns[i], justify="right" if _numeric(result.types[i]) else "left", no_wrap=True,
-                        overflow="ellipsis")
-    if elided:
-        grid.add_column(ELIDED, no_wrap=True)
+    right = {i for i in shown if _numeric(result.types[i])}
+    layout = [(i, widths[i]) for i in shown] + ([(None, len(ELIDED))] if elided else [])
+    out = Text(no_wrap=True, overflow="ellipsis")
+
+    def line(values: list[tuple[str, str]], center: bool = False) -> None:
+        """One row of (text, style) cells, each padded to its column (numbers to the right)."""
+        for number, ((value, look), (i, wide)) in enumerate(zip(values, layout)):
+            room = wide - cell_len(value)
+            before = room // 2 if center else room if i in right else 0
+            out.append(" " * (before + (_GAP if number else 0)))
+            out.append(value, style=look)
+            if number < len(layout) - 1:
+                out.append(" " * (room - before))
+        out.append("\n")
+
+    line([(ELIDED if i is None else result.columns[i], "bold") for i, _ in layout])
+    out.append("─" * (sum(wide for _, wide in layout) + _GAP * (len(layout) - 1)) + "\n")
     for number, row in enumerate(cells):
         if number == head and head < len(cells):
-            grid.add_row(*(Text("·", justify="center") for _ in range(len(shown) + bool(elided))))
-        grid.add_row(*(Text(row[i], style=style(result.columns[i], row[i]) if style else "") for i in shown),
-                     *([Text(ELIDED)] if elided else []))  # data, never markup
+            line([("·", "")] * len(layout), center=True)
+        line([(ELIDED, "") if i is None else (row[i], style(result.columns[i], row[i]) if style else "")
+              for i, _ in layout])
     parts = [f"{len(result.rows)} rows" if len(result.rows) < total else "",
              f"{len(shown)} columns" if elided else ""]
     shown_note = ", ".join(p for p in parts if p)
-    footer = []
     if shown_note or result.truncated:
-        footer.append(Text(f"{total:,} row{'s' if total != 1 else ''} x {len(result.columns)} columns"
-                           + (f" ({shown_note} shown) · --all shows every one" if shown_note else "")
-                           + (" · more rows past --limit" if result.truncated else ""), style="dim"))
-    return Group(grid, *footer)
+        out.append(f"{total:,} row{'s' if total != 1 else ''} x {len(result.columns)} columns"
+                   + (f" ({shown_note} shown) · --all shows every one" if shown_note else "")
+                   + (" · more rows past --limit" if result.truncated else "") + "\n", style="dim")
+    out.rstrip()
+    return out
 
 
 def aligned(columns: list[str], rows: list[tuple[Any, ...]]) -> Iterator[str]:
