@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -231,7 +232,8 @@ def test_a_full_disk_stops_no_run_and_every_record_ends_truthful(repo, small_dis
         assert proc.returncode == 0, proc.stderr
     else:
         assert proc.returncode == 1
-        assert proc.stderr.strip().splitlines()[-1].startswith("gitexp: error: 4 run record(s) not written")
+        # how many: the fill run's own space, or what a failed git write freed, may let some land
+        assert re.match(r"gitexp: error: [1-4] run record\(s\) not written", proc.stderr.strip().splitlines()[-1])
         filler.unlink()  # space again: the next command writes what the folders kept
     runs = {r["name"]: r for r in json.loads(disk_repo.gitexp("ls", "--json").stdout)}
     assert {name: r["status"] for name, r in runs.items()} == {f"role_{x}": "completed" for x in ("fill", "a", "b", "c")}
