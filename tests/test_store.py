@@ -48,6 +48,25 @@ def test_old_value_check_refuses_and_keeps_the_concurrent_write(repo):
     assert repo.refs()["refs/experiments/sw/a"] == theirs
 
 
+def test_a_ref_git_cannot_lock_is_a_failed_write_to_retry_not_a_conflict(repo):
+    """A full disk (or another git holding the lock) keeps update-ref from writing its lock file:
+    the ref did not move, so the writer must try again, not give the run up as moved by someone."""
+    from gitexp.errors import GitCommandError
+
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    run = RunRef("sw", "a")
+    first = _write(git, run, snap, None)
+    lock = repo.path / ".git" / "refs" / "experiments" / "sw" / "a.lock"
+    lock.write_text("")
+    with pytest.raises(GitCommandError, match="a.lock") as caught:
+        _write(git, run, snap, first, status="completed")
+    assert not isinstance(caught.value, RefConflictError)
+    assert repo.refs()["refs/experiments/sw/a"] == first and not repo.refs("refs/gitexp/")
+    lock.unlink()
+    assert _write(git, run, snap, first, status="completed") != first  # the retry lands
+
+
 def test_resolve_by_full_name_bare_name_and_sha_prefix(repo):
     git = open_repo(repo.path)
     snap = take_snapshot(git, "s").commit

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitexp.errors import RefConflictError
+from gitexp.errors import GitCommandError, RefConflictError
 from gitexp.record import liveness, model as record, store
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
@@ -86,7 +86,7 @@ def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:
             # the scheduler's last git write failed (disk full) before it died. Commit it now.
             try:
                 commit = commit_run(git, run.ref, run.info, run.commit, f"gitexp: {run.id} {run.status} (recovered)")
-            except RefConflictError:
+            except (RefConflictError, GitCommandError):  # moved by someone else, or no room yet: next time
                 result.append(run)
                 continue
             run = store.Run(run.ref, commit, run.info, run.metrics)
@@ -101,6 +101,9 @@ def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:
                     commit = restamp(git, run, info, message)
             except RefConflictError:
                 result.append(run)  # someone else updated it first; their word stands
+                continue
+            except GitCommandError:
+                result.append(run)  # git could not write (a full disk): marked lost by a later command
                 continue
             run = store.Run(run.ref, commit, info, run.metrics)
         result.append(run)

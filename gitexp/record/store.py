@@ -82,9 +82,22 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
     proc = git.call("update-ref", "--stdin", input=lines.encode())
     if proc.returncode != 0:
         git.run("update-ref", "-d", scratch, check=False)
-        raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: "
-                               f"{last_line(proc.stderr)}")
+        why = _fatal_line(proc.stderr)
+        if _MOVED.search(why):
+            raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: {why}")
+        # no lock file (a full disk, another git holding it): nothing moved, and trying again will do
+        raise GitCommandError(f"git update-ref failed: {why}")
     return new
+
+
+# What git says when a ref's old value is not the one given: a real conflict, never retried.
+# Any other refusal (it could not write the lock file) leaves the ref as it was.
+_MOVED = re.compile(r"but expected|reference already exists|reference is missing|unable to resolve reference")
+
+
+def _fatal_line(stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return next((line for line in lines if line.startswith(("fatal:", "error:"))), last_line(stderr))
 
 
 PACK_LOOSE = 100  # loose run refs that make `pack_refs` pack them (a launch calls it when it ends)
@@ -119,8 +132,12 @@ def pack_refs(git: Git, threshold: int = PACK_LOOSE) -> bool:
 
 
 def delete_ref(git: Git, run: RunRef, old: str) -> None:
-    if git.call("update-ref", "-d", run.ref, old).returncode != 0:
-        raise RefConflictError(f"{run}: ref changed while deleting it; left as it is")
+    proc = git.call("update-ref", "-d", run.ref, old)
+    if proc.returncode != 0:
+        why = _fatal_line(proc.stderr)
+        if _MOVED.search(why):
+            raise RefConflictError(f"{run}: ref changed while deleting it; left as it is")
+        raise GitCommandError(f"{run}: git could not delete its ref ({why}); left as it is")
 
 
 # -- reading -------------------------------------------------------------------
