@@ -247,7 +247,25 @@ def test_a_full_disk_stops_no_run_and_every_record_ends_truthful(repo, small_dis
             assert len(series) == 40
         else:  # gitexp ended with the disk full: the output kept is what the live file took
             assert (log == "" or log.startswith(f"{name[5:]} step 0")) and len(log) <= info["output"]["bytes"]
-    assert disk_repo.git("fsck", "--no-progress") == ""
+    assert disk_repo.git("fsck", "--no-progress", "--no-dangling") == ""  # a failed ref move leaves a dangling commit
+
+
+PEEK_PY = """\
+import json, os, subprocess, sys
+common = subprocess.check_output(["git", "rev-parse", "--git-common-dir"], text=True).strip()
+if sys.argv[-1] == "first":  # the other run is still queued: its folder already holds its run.json
+    path = os.path.join(common, "gitexp", "runs", "s", "role_second", ".gitexp", "run.json")
+    print("second is", json.load(open(path))["status"])
+"""
+
+
+def test_a_queued_run_has_its_live_run_json_before_it_starts(repo):
+    """Made while the disk has room, so a disk that fills before the run starts still takes its
+    states (rewritten in place) and the next command commits the final one."""
+    repo.write("peek.py", PEEK_PY)
+    repo.write("s.yml", "CMD: python peek.py\nHPARAMS:\n  role: [first, second]\n")
+    repo.gitexp("run", "s.yml", "-j", "1")
+    assert "second is queued" in repo.show("refs/experiments/s/role_first:.gitexp/output.log")
 
 
 DELETER_PY = """\

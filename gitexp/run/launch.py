@@ -218,6 +218,7 @@ class _Launch:
                     runs.append(run)
             try:
                 self.writer.seed(store.write_records(self.git, writes))
+                self._reserve_folders(runs)
                 return runs
             except RefConflictError:
                 self.specs.clear()
@@ -225,6 +226,21 @@ class _Launch:
                 existing = None  # another launch took names: look again
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
+
+    def _reserve_folders(self, runs: list[RunRef]) -> None:
+        """Give each new run its live `run.json` now, while there is room: on a disk that fills
+        later, its states are then rewritten in place (`write_json_atomic`), so the folder still
+        holds the final state for the next command to commit. A folder a run had before keeps
+        its file (it is the earlier attempt's until this one starts)."""
+        for run in runs:
+            files = record.RunFiles.for_run(self.git.gitexp_dir, run)
+            if files.run_json.exists():
+                continue
+            try:
+                files.create()
+                record.write_json_atomic(files.run_json, self.infos[run])
+            except OSError:  # no room already: the states go to git once it frees
+                pass
 
     def adopt(self, spec, run: RunRef, old: str | None) -> None:
         """Take on a run that starts at once (a search trial, asked for when a slot freed): no
