@@ -337,9 +337,8 @@ def _compare_sweeps(git: Git, con: Any, plan: _Plan, sweeps: set[str]) -> None:
         run = RunRef.from_ref(EXPERIMENTS + run_id)
         if run is not None:
             plan.read[run] = commit
-    moved = {line.partition(" ")[0] for line in indexed - listed}
-    plan.drop = moved - {run.id for run in plan.read}
-    plan.fresh = {run.id for run in plan.read} - moved
+    moved, read = {line.partition(" ")[0] for line in indexed - listed}, {run.id for run in plan.read}
+    plan.drop, plan.fresh = moved - read, read - moved
     plan.listed = True
 
 

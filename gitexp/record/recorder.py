@@ -38,6 +38,16 @@ class Update:
     output: bytes | None = None
 
 
+def keep_in_folder(files: record.RunFiles, info: dict[str, Any]) -> None:
+    """Write a run's state into its live folder, best effort: on a full disk an existing
+    `run.json` is rewritten in place (`write_json_atomic`); without room for one, nothing."""
+    try:
+        files.create()
+        record.write_json_atomic(files.run_json, info)
+    except OSError:
+        pass
+
+
 def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dict[RunRef, RefConflictError]]:
     """Write each live run.json, then commit every folder's state in one ref transaction.
 
@@ -47,11 +57,7 @@ def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dic
     writes = []
     for update in updates:
         files = record.RunFiles.for_run(git.gitexp_dir, update.run)
-        try:  # best effort for every run: on a full disk the git write below fails too
-            files.create()
-            record.write_json_atomic(files.run_json, update.info)
-        except OSError:
-            pass
+        keep_in_folder(files, update.info)  # on a full disk the git write below fails too
         writes.append(store.RecordWrite(update.run, update.info["snapshot"], update.old,
                                         files_from_folder(files, update.info, update.output), update.message))
     try:

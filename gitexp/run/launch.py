@@ -234,13 +234,8 @@ class _Launch:
         its file (it is the earlier attempt's until this one starts)."""
         for run in runs:
             files = record.RunFiles.for_run(self.git.gitexp_dir, run)
-            if files.run_json.exists():
-                continue
-            try:
-                files.create()
-                record.write_json_atomic(files.run_json, self.infos[run])
-            except OSError:  # no room already: the states go to git once it frees
-                pass
+            if not files.run_json.exists():
+                recorder.keep_in_folder(files, self.infos[run])  # no room already: the states go to git once it frees
 
     def adopt(self, spec, run: RunRef, old: str | None) -> None:
         """Take on a run that starts at once (a search trial, asked for when a slot freed): no
