@@ -291,3 +291,30 @@ def test_a_run_deleting_gitexps_folder_loses_no_sibling_point_and_is_said(repo):
         assert sorted(json.loads(line)["step"] for line in series) == list(range(40)), name
         info = json.loads(repo.show(f"refs/experiments/s/{name}:.gitexp/run.json"))
         assert info["status"] == "completed" and any("deleted" in w for w in info["warnings"])
+
+
+LOCK_PY = """\
+import os, subprocess, sys
+common = subprocess.check_output(["git", "rev-parse", "--git-common-dir"], text=True).strip()
+folder = os.path.join(common, "refs", "experiments", "s")
+if sys.argv[-1] == "first":  # from now on git cannot move the other run's ref (as on a full disk)
+    os.makedirs(folder, exist_ok=True)
+    open(os.path.join(folder, "role_second.lock"), "w").close()
+print(sys.argv[-1], "done")
+"""
+
+
+def test_a_run_whose_started_commit_never_landed_ends_with_its_folders_final_state(repo):
+    """The ref still holds the queued record; the folder holds this attempt's final state. The
+    next command must see them as one attempt and commit it, not call the run `lost`."""
+    repo.write("lock.py", LOCK_PY)
+    repo.write("s.yml", "CMD: python lock.py\nHPARAMS:\n  role: [first, second]\n")
+    proc = repo.gitexp("run", "s.yml", "-j", "1", check=False, timeout=90)
+    assert proc.returncode == 1 and "1 run record(s) not written" in proc.stderr, proc.stderr
+    assert json.loads(repo.show("refs/experiments/s/role_second:.gitexp/run.json"))["status"] == "queued"
+    (repo.path / ".git" / "refs" / "experiments" / "s" / "role_second.lock").unlink()
+    runs = {r["name"]: r["status"] for r in json.loads(repo.gitexp("ls", "--json").stdout)}
+    assert runs == {"role_first": "completed", "role_second": "completed"}
+    info = json.loads(repo.show("refs/experiments/s/role_second:.gitexp/run.json"))
+    assert info["exit_code"] == 0 and info["attempts"][-1]["attempt_id"] == info["attempt_id"]
+    assert "second done" in repo.show("refs/experiments/s/role_second:.gitexp/output.log")

@@ -161,3 +161,25 @@ def test_series_of_several_runs_resolves_them_through_its_open_cat_file(repo, mo
     assert [s["run"] for s in got["series"]] == [run.id for run in runs]
     assert got["series"][0]["points"] == [[0, 0.5]]
     assert calls == []  # one cat-file process answered everything
+
+
+@pytest.mark.parametrize("folder_attempt, earlier, seen", [
+    ("a1", [], "completed"),  # the committed attempt itself
+    ("a2", [{"attempt_id": "a1"}], "completed"),  # a retry whose `started` commit never landed
+    ("a0", [], "running"),  # an earlier attempt's leftovers: the ref's newer word stands
+])
+def test_the_live_folder_counts_for_its_own_attempt_or_a_later_one(repo, folder_attempt, earlier, seen):
+    from gitexp.record import model as record
+
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    run = RunRef("sw", "a")
+    info = {"schema": 1, "sweep": "sw", "name": "a", "status": "running", "snapshot": snap, "attempt_id": "a1"}
+    files = store.record_files(info, {}, b"", b"")
+    commit = store.write_records(git, [store.RecordWrite(run, snap, None, files, "gitexp: sw/a started")])[run]
+    folder = record.RunFiles.for_run(git.gitexp_dir, run)
+    folder.create()
+    record.write_json_atomic(folder.run_json, dict(info, status="completed", attempt_id=folder_attempt,
+                                                   attempts=earlier))
+    with git.cat_file() as cat:
+        assert store.load_run(git, cat, run, commit).status == seen

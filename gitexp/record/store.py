@@ -229,11 +229,22 @@ def overlay_live(git: Git, run: Run) -> None:
     """Newer-than-the-commit values from the live run folder (metrics every few seconds)."""
     files = record.RunFiles.for_run(git.gitexp_dir, run.ref)
     live_info = record.read_json(files.run_json)
-    if not isinstance(live_info, dict) or live_info.get("attempt_id") != run.info.get("attempt_id"):
-        return  # the folder belongs to another attempt (or was cleaned up)
+    if not (isinstance(live_info, dict) and _same_or_later_attempt(live_info, run.info)):
+        return  # the folder belongs to an earlier attempt (or was cleaned up)
     run.info = live_info
     run.metrics = record.summarize(record.read_series(files.series), record.read_json(files.summary_overrides, {}))
     run.live = True
+
+
+def _same_or_later_attempt(live: dict[str, Any], committed: dict[str, Any]) -> bool:
+    """Does the live folder hold the committed attempt, or one started after it (a retry whose
+    `started` commit never landed lists the committed attempt among its `attempts`)?"""
+    attempt = committed.get("attempt_id")
+    if live.get("attempt_id") == attempt:
+        return True
+    earlier = live.get("attempts")
+    return bool(attempt) and isinstance(earlier, list) and any(
+        isinstance(a, dict) and a.get("attempt_id") == attempt for a in earlier)
 
 
 def series_of(git: Git, cat: CatFile, run: Run) -> list[dict[str, Any]]:

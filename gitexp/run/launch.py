@@ -250,6 +250,9 @@ class _Launch:
     def _queued(self, spec, run: RunRef, old: str | None, cat) -> store.RecordWrite:
         self._place_folder(run)
         info = self._initial_info(run, spec)
+        # the attempt is named now, not when it starts: should its `started` commit never land (a
+        # full disk), the ref's queued record still names the attempt the live folder holds
+        info["attempt_id"] = uuid.uuid4().hex
         if old and cat:
             info["attempts"] = _attempts(store.load_run(self.git, cat, run, old).info)
         self.stops.clear(run)  # a stop request left by a scheduler that died is not for us
@@ -324,7 +327,7 @@ class _Launch:
         info.update(status="running", started=record.now_iso(), ended=None, exit_code=None,
                     gpus=list(placement.gpus), placement={"slot": placement.slot, "reason": placement.reason,
                                                          "estimate_mib": placement.estimate_mib},
-                    attempt_id=uuid.uuid4().hex, pid=process.pid if backend is None and process.pid > 0 else None,
+                    attempt_id=_attempt_id(info), pid=process.pid if backend is None and process.pid > 0 else None,
                     code_dir=str(cwd),
                     output={"cap": output.cap, "bytes": 0, "truncated": False})
         self.outputs[run] = output
@@ -526,10 +529,16 @@ def _attempts(old: dict[str, Any]) -> list[dict[str, Any]]:
     """The attempts a rerun keeps: the earlier ones, plus the last one when it never finished
     (its scheduler died: the record says lost, its attempt was never appended)."""
     attempts = list(old.get("attempts") or [])
-    if old.get("attempt_id") and not any(a.get("attempt_id") == old["attempt_id"] for a in attempts):
+    if old.get("attempt_id") and old.get("started") and not any(a.get("attempt_id") == old["attempt_id"] for a in attempts):
         attempts.append({key: old.get(key) for key in ("attempt_id", "started", "ended", "status", "exit_code",
                                                        "gpus", "placement")})
     return attempts
+
+
+def _attempt_id(info: dict[str, Any]) -> str:
+    """The id of the attempt starting now: the one it was queued with, or a new one when the run
+    already ran once in this launch (a retry alone after CUDA ran out of memory)."""
+    return info["attempt_id"] if info.get("attempt_id") and not info.get("started") else uuid.uuid4().hex
 
 
 def _with_seed(env: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
