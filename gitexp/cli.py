@@ -192,6 +192,7 @@ def run(
                                             help="The metric the search optimises."),
 ) -> None:
     """Expand a sweep, snapshot the code once, and run every job."""
+    _warnings_to_stderr()
     from gitexp.run import detach as detacher
     from gitexp.run import launch as launcher
     from gitexp.run.progress import Progress
@@ -746,10 +747,15 @@ def _only(command: str | None) -> None:
         app.registered_commands[:] = chosen
 
 
-def main() -> None:
+def _warnings_to_stderr() -> None:
+    """The scheduler's threads (record writer, job output, METRICS) warn through `logging`; set
+    up only where they run: reading commands never import it."""
     import logging
 
     logging.basicConfig(format="gitexp: %(message)s", level=logging.WARNING)
+
+
+def main() -> None:
     _only(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         code = app(standalone_mode=False, prog_name="gitexp")  # completion reads _GITEXP_COMPLETE

@@ -115,9 +115,15 @@ def changed(git: Git, snapshot: Snapshot) -> bool:
 
 def new_files(git: Git, snapshot: Snapshot, since: float) -> list[str]:
     """Untracked, not-ignored files that are not in the snapshot and were written after `since`:
-    what runs in the workspace produced."""
-    listing = git.run_bytes("ls-files", "-z", "--others", "--exclude-standard")
-    have = set(git.run_bytes("ls-tree", "-r", "-z", "--name-only", snapshot.tree).split(b"\0"))
+    what runs in the workspace produced. Against the kept index (the snapshot's own files) one
+    listing says it; without it, the workspace's untracked files less the snapshot's tree."""
+    if snapshot.index is not None and snapshot.index.exists():
+        listing = git.run_bytes("ls-files", "-z", "--others", "--exclude-standard",
+                                env={"GIT_INDEX_FILE": str(snapshot.index)})
+        have: set[bytes] = set()
+    else:
+        listing = git.run_bytes("ls-files", "-z", "--others", "--exclude-standard")
+        have = set(git.run_bytes("ls-tree", "-r", "-z", "--name-only", snapshot.tree).split(b"\0"))
     out = []
     for raw in listing.split(b"\0"):
         if not raw or raw in have:
