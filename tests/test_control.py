@@ -148,3 +148,29 @@ def test_ps_reads_the_index_live_rows_not_every_record(repo, monkeypatch):
     assert [{k: v for k, v in r.items() if k != "elapsed"} for r in fresh] == \
            [{k: v for k, v in r.items() if k != "elapsed"} for r in expected]
     assert not [args for args in spawned if args[:1] == ("cat-file",)]  # no record was read
+
+
+def test_kill_reads_the_runs_it_names_not_every_record(repo, monkeypatch):
+    """Resolving and waiting on one run costs O(1) runs, a sweep O(its runs), at any repo size."""
+    import recordgen
+    from gitexp.record import liveness
+    from gitexp.record.git import CatFile, open_repo
+    from gitexp.record.refs import RunRef
+    from gitexp.run import control
+
+    here = {"scheduler": liveness.owner()}  # this process: alive, so the runs stay running
+    records = recordgen.synthetic(20, sweeps=2)
+    records += [recordgen.Record("live", f"r{i}", {"lr": i}, {"acc": 0.1 * i}, status="running", info=here)
+                for i in range(2)]
+    recordgen.write(repo.path, records)
+    git = open_repo(repo.path)
+    others = [sha for ref, sha in repo.refs().items() if not ref.startswith("refs/experiments/live/")]
+    asked = []
+    real = CatFile._ask
+    monkeypatch.setattr(CatFile, "_ask", lambda self, rev, *a, **k: asked.append(rev) or real(self, rev, *a, **k))
+    assert control.live_targets(git, ["live/r0"]) == [RunRef("live", "r0")]
+    assert sorted(map(str, control.live_targets(git, ["live"]))) == ["live/r0", "live/r1"]
+    result = control.stop(git, [RunRef("live", "r1")], wait=0)  # nobody answers: still live after the wait
+    assert result.still_live == ["live/r1"] and not result.stopped
+    control.StopRequests(git).clear(RunRef("live", "r1"))
+    assert asked and not [rev for rev in asked if any(rev.startswith(sha) for sha in others)]

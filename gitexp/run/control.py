@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from gitexp.errors import GitexpError, RunNotFoundError
-from gitexp.record import model as record, store, view
+from gitexp.record import model as record, recorder, store, view
 from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 
@@ -103,8 +103,7 @@ def stop(git: Git, runs: list[RunRef], wait: float = 30.0) -> KillResult:
     deadline = time.monotonic() + wait
     stopped: dict[str, str] = {}
     while True:
-        by_id = {r.ref: r for r in view.load_all(git) if r.ref in runs}
-        for run, loaded in by_id.items():
+        for run, loaded in _load(git, runs).items():
             if loaded.status not in LIVE:
                 stopped[run.id] = loaded.status
                 stops.clear(run)
@@ -117,20 +116,29 @@ def stop(git: Git, runs: list[RunRef], wait: float = 30.0) -> KillResult:
 def live_targets(git: Git, targets: list[str]) -> list[RunRef]:
     """The queued or running runs `targets` name (a sweep: all of its live runs); a name that is
     not live, or runs on another host, is an error."""
-    live = {r.ref: r for r in view.load_all(git) if r.status in LIVE}
     chosen: list[RunRef] = []
     for text in targets:
-        in_sweep = [ref for ref in live if ref.sweep == text]
-        if in_sweep and "/" not in text:
-            chosen += in_sweep
-            continue
-        ref, _ = store.resolve(git, text)
-        if ref not in live:
-            raise GitexpError(f"{ref} is not running (nothing to stop)", hint="see `gitexp ps`")
-        if live[ref].info.get("scheduler", {}).get("host") not in (None, record.hostname()):
-            raise GitexpError(f"{ref} runs on {live[ref].info['scheduler']['host']}: stop it there")
-        chosen.append(ref)
+        if "/" not in text:  # a sweep's name: its live runs, read from its refs alone
+            in_sweep = [run.ref for run in view.load_all(git, text) if run.status in LIVE]
+            if in_sweep:
+                chosen += in_sweep
+                continue
+        run = view.load_one(git, text)
+        if run.status not in LIVE:
+            raise GitexpError(f"{run.ref} is not running (nothing to stop)", hint="see `gitexp ps`")
+        if run.info.get("scheduler", {}).get("host") not in (None, record.hostname()):
+            raise GitexpError(f"{run.ref} runs on {run.info['scheduler']['host']}: stop it there")
+        chosen.append(run.ref)
     return list(dict.fromkeys(chosen))
+
+
+def _load(git: Git, runs: list[RunRef]) -> dict[RunRef, store.Run]:
+    """The named runs as they stand now (reconciled), through one `cat-file` process: a kill
+    reads the refs it waits on, never every run of the repository."""
+    with git.cat_file() as cat:
+        found = [(run, cat.object_id(run.ref)) for run in runs]
+        loaded = [store.load_run(git, cat, run, commit) for run, commit in found if commit]
+    return {run.ref: run for run in recorder.reconcile(git, loaded)}
 
 
 # -- logs ----------------------------------------------------------------------------------
