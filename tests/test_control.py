@@ -174,3 +174,11 @@ def test_kill_reads_the_runs_it_names_not_every_record(repo, monkeypatch):
     assert result.still_live == ["live/r1"] and not result.stopped
     control.StopRequests(git).clear(RunRef("live", "r1"))
     assert asked and not [rev for rev in asked if any(rev.startswith(sha) for sha in others)]
+
+
+def test_kill_of_a_sweep_with_nothing_live_says_so(repo):
+    repo.write("exp.yml", "CMD: python train.py\nHPARAMS:\n  lr: [0.1]\n")
+    repo.gitexp("run", "exp.yml")
+    proc = repo.gitexp("kill", "exp", check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "gitexp: error: sweep exp has no queued or running run (nothing to stop) (see `gitexp ps`)"]

@@ -118,12 +118,17 @@ def live_targets(git: Git, targets: list[str]) -> list[RunRef]:
     not live, or runs on another host, is an error."""
     chosen: list[RunRef] = []
     for text in targets:
-        if "/" not in text:  # a sweep's name: its live runs, read from its refs alone
-            in_sweep = [run.ref for run in view.load_all(git, text) if run.status in LIVE]
+        in_sweep = view.load_all(git, text) if "/" not in text else []  # a sweep: read from its refs alone
+        if any(run.status in LIVE for run in in_sweep):
+            chosen += [run.ref for run in in_sweep if run.status in LIVE]
+            continue
+        try:
+            run = view.load_one(git, text)
+        except RunNotFoundError:
             if in_sweep:
-                chosen += in_sweep
-                continue
-        run = view.load_one(git, text)
+                raise RunNotFoundError(f"sweep {text} has no queued or running run (nothing to stop)",
+                                       hint="see `gitexp ps`") from None
+            raise
         if run.status not in LIVE:
             raise GitexpError(f"{run.ref} is not running (nothing to stop)", hint="see `gitexp ps`")
         if run.info.get("scheduler", {}).get("host") not in (None, record.hostname()):
