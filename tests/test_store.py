@@ -183,3 +183,23 @@ def test_the_live_folder_counts_for_its_own_attempt_or_a_later_one(repo, folder_
                                                    attempts=earlier))
     with git.cat_file() as cat:
         assert store.load_run(git, cat, run, commit).status == seen
+
+
+def test_resolve_many_asks_about_each_argument_and_never_lists_every_run(repo, monkeypatch):
+    from gitexp.errors import RunNotFoundError
+    from gitexp.record import view
+
+    git = open_repo(repo.path)
+    snap = take_snapshot(git, "s").commit
+    a = _write(git, RunRef("one", "x"), snap, None)
+    two = {name: _write(git, RunRef("two", name), snap, None) for name in ("y", "z")}
+    both = _write(git, RunRef("three", "two"), snap, None)  # a run named like a sweep: the run wins
+    calls = _git_calls(monkeypatch)
+    assert view.resolve_many(git, ["one/x"]) == [(RunRef("one", "x"), a)]
+    assert view.resolve_many(git, ["x", "three"]) == [(RunRef("one", "x"), a), (RunRef("three", "two"), both)]
+    assert view.resolve_many(git, ["two"]) == [(RunRef("three", "two"), both)]
+    assert store.list_runs(git, "tw*") == {} and store.list_runs(git, "two") == {
+        RunRef("two", n): c for n, c in two.items()}
+    with pytest.raises(RunNotFoundError):
+        view.resolve_many(git, ["nope"])
+    assert not [args for args in calls if args[0] == "for-each-ref" and args[-1] == "refs/experiments/"]

@@ -145,6 +145,8 @@ def delete_ref(git: Git, run: RunRef, old: str) -> None:
 
 def list_runs(git: Git, sweep: str | None = None) -> dict[RunRef, str]:
     """Every run ref (optionally of one sweep) -> its commit."""
+    if sweep and not _valid(sweep):
+        return {}  # no sweep has that name; and as a pattern it could match others
     prefix = f"{EXPERIMENTS}{sweep}/" if sweep else EXPERIMENTS
     out = git.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
     runs: dict[RunRef, str] = {}
@@ -290,6 +292,11 @@ def _ambiguous_name(text: str, refs: list[RunRef]) -> RunNotFoundError:
     return RunNotFoundError(f"run name {text!r} is ambiguous: {', '.join(sorted(r.id for r in refs))}")
 
 
+def runs_named(git: Git, name: str) -> list[tuple[RunRef, str]]:
+    """The runs of any sweep with this bare name (git filters the refs by pattern)."""
+    return _matching(git, f"{EXPERIMENTS}*/{name}") if _valid(name) else []
+
+
 def _matching(git: Git, *args: str) -> list[tuple[RunRef, str]]:
     out = git.run("for-each-ref", "--format=%(refname) %(objectname)", *args)
     found = []
@@ -317,7 +324,7 @@ def _lookup(git: Git, text: str, cat: CatFile | None = None) -> tuple[RunRef, st
                 return RunRef(sweep, name), found
         raise RunNotFoundError(f"no run {text!r}", hint="see `gitexp ls`")
     if _valid(text):
-        by_name = _matching(git, f"{EXPERIMENTS}*/{text}")
+        by_name = runs_named(git, text)
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:

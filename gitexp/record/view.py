@@ -37,16 +37,16 @@ def load_one(git: Git, text: str, cat: CatFile | None = None) -> store.Run:
 
 
 def resolve_many(git: Git, texts: list[str]) -> list[tuple[RunRef, str]]:
-    """RUN arguments -> refs; a bare sweep name selects all of its runs."""
+    """RUN arguments -> refs; a bare sweep name selects all of its runs (a run of that name
+    wins). Each argument asks git about its own refs: never a listing of every run."""
     if not texts:
         raise GitexpError("name at least one run or sweep", hint="see `gitexp ls`")
-    runs = store.list_runs(git)
-    sweeps = {run.sweep for run in runs}
     chosen: dict[RunRef, str] = {}
     for text in texts:
-        if "/" not in text and text in sweeps and not any(r.name == text for r in runs):
-            chosen.update({r: c for r, c in runs.items() if r.sweep == text})
+        sweep = store.list_runs(git, text) if "/" not in text else {}
+        if sweep and not store.runs_named(git, text):
+            chosen.update(sweep)
         else:
-            ref, commit = store.resolve(git, text, runs)
+            ref, commit = store.resolve(git, text)
             chosen[ref] = commit
     return sorted(chosen.items())
