@@ -12,11 +12,10 @@ import os
 import platform
 import re
 import sys
-import threading
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from gitexp.record import model as record
 
@@ -96,19 +95,6 @@ def gpus() -> tuple[dict[str, Any], ...]:
 
 def seed_of(params: Mapping[str, Any]) -> Any:
     return next((params[key] for key in SEED_KEYS if key in params), None)
-
-
-def capture_meanwhile() -> Callable[[], dict[str, Any]]:
-    """Start `capture` in a thread and return how to get its result: its package-metadata reads
-    (~30 ms) then overlap what the caller waits on meanwhile (the snapshot's git processes)."""
-    result: list[dict[str, Any]] = []
-    thread = threading.Thread(target=lambda: result.append(capture()), name="gitexp-environment", daemon=True)
-    thread.start()
-
-    def get() -> dict[str, Any]:
-        thread.join()
-        return result[0] if result else capture()  # it failed in the thread: fail here, where it is seen
-    return get
 
 
 def capture(params: Mapping[str, Any] | None = None) -> dict[str, Any]:

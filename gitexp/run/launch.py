@@ -175,8 +175,7 @@ def _resume_plan(git: Git, sweep, existing: dict[RunRef, str]):
 class _Launch:
     """The job hooks the scheduler calls; owns the records of one launch."""
 
-    def __init__(self, git: Git, sweep, snapshot: Snapshot, options: LaunchOptions,
-                 captured: Callable[[], dict[str, Any]] = environment.capture):
+    def __init__(self, git: Git, sweep, snapshot: Snapshot, options: LaunchOptions):
         self.git = git
         self.sweep = sweep
         self.snapshot = snapshot
@@ -194,7 +193,7 @@ class _Launch:
         self.stops = control.StopRequests(git)
         self.ingests: dict[RunRef, tensorboard.Ingest] = {}
         self.last_ingest: dict[RunRef, float] = {}
-        self.environment = captured()  # per launch: reading package metadata is not free
+        self.environment = environment.capture()  # per launch: reading package metadata is not free
         self.writer = RecordWriter(git)  # every record write after `queue` goes through it
         self.abandoned: set[RunRef] = set()  # runs whose ref someone else moved: we stop writing them
         self.pruned: dict[RunRef, dict[str, Any]] = {}  # search trials the pruner stopped: how and where
@@ -567,10 +566,9 @@ def launch(git: Git, path: str | os.PathLike[str], options: LaunchOptions,
         slots.check(spec.resources)  # an impossible request fails before anything is written
     if not plan:
         return LaunchResult(sweep.name, None, [], skipped, False)
-    captured = environment.capture_meanwhile()
     snapshot = take_snapshot(git, f"gitexp snapshot for sweep {sweep.name}",
                              keep_index=git.gitexp_dir / "tmp" / f"snapshot-{uuid.uuid4().hex}.index")
-    hooks = _Launch(git, sweep, snapshot, options, captured)
+    hooks = _Launch(git, sweep, snapshot, options)
     watched = Watched(hooks, options.progress) if options.progress else hooks
     try:
         runs = hooks.queue(plan, existing)
@@ -613,9 +611,8 @@ def _search(git: Git, sweep, options: LaunchOptions, on_queued) -> LaunchResult:
         done = search.Driver(optuna, sweep, None, None, past, plan.trials, study_id)  # the study as the refs hold it
         return LaunchResult(sweep.name, None, [], [], False, search={
             "study": study_id, "trials": len(past.trials), "budget": len(past.trials), "best": done.best()})
-    captured = environment.capture_meanwhile()
     snapshot = take_snapshot(git, f"gitexp snapshot for search {sweep.name}")
-    hooks = _Launch(git, sweep, snapshot, options, captured)
+    hooks = _Launch(git, sweep, snapshot, options)
     hooks.extra_env.update(search.pruning_env(plan))
     inner = Watched(hooks, options.progress) if options.progress else hooks
     driver = search.Driver(optuna, sweep, hooks, inner, past, plan.trials, study_id)
