@@ -5,6 +5,7 @@ They return plain data (dicts ready for `--json` and the language server); the C
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -154,20 +155,108 @@ def file_at(git: Git, text: str, path: str) -> dict[str, Any]:
 def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool = False) -> dict[str, Any]:
     """Every logged point of the runs, per run and key: [step, value] (and time, when asked)."""
     result, seen = [], []
+    for run_id, points in _run_points(git, texts):
+        curves: dict[str, list[list[Any]]] = {}
+        for point in points:
+            key = str(point["key"])
+            if key not in seen:
+                seen.append(key)
+            if not keys or key in keys:
+                values = [point.get("step"), point.get("value")]
+                curves.setdefault(key, []).append(values + [_seconds(point.get("time"))] if time else values)
+        result += [{"run": run_id, "key": k, "points": v} for k, v in curves.items()]
+    return {"series": result, "keys": seen}
+
+
+def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool = False,
+           most: int | None = None) -> dict[str, Any]:
+    """The runs' curves as a chart takes them: per run and key, columns of float64 (steps, values,
+    and times in seconds since the epoch when asked and any point has one), all in one base64
+    string of little-endian doubles, `data`; `curves[i]` says where its columns lie (`at`, in
+    doubles; `count` points each). A point's step, value or time that is not a number is NaN.
+
+    `series` as JSON numbers cost the plots of 100 runs x 1,000 points more than reading them
+    (4 MB of text built, walked and parsed on both sides); these bytes cost a copy. `most`
+    thins a longer curve to the points that keep its shape (per bucket: first, lowest, highest)."""
+    import base64
+    import sys
+    from array import array
+
+    data, index, seen = array("d"), [], {}
+    wanted = set(keys or ())
+    for run_id, points in _run_points(git, texts):
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for point in points:
+            by_key.setdefault(str(point["key"]), []).append(point)
+        for key, items in by_key.items():
+            seen.setdefault(key)
+            if wanted and key not in wanted:
+                continue
+            columns = [_column([p.get("step") for p in items]), _column([p.get("value") for p in items])]
+            if time:
+                times = _column([p.get("time") for p in items], _seconds)
+                if any(t == t for t in times):  # not all NaN
+                    columns.append(times)
+            kept = _thin(columns[1], most)
+            if kept is not None:
+                columns = [array("d", [column[i] for i in kept]) for column in columns]
+            index.append({"run": run_id, "key": key, "at": len(data), "count": len(columns[0]),
+                          "timed": len(columns) == 3})
+            for column in columns:
+                data.extend(column)
+    if sys.byteorder == "big":
+        data.byteswap()
+    return {"curves": index, "keys": list(seen), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _run_points(git: Git, texts: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(run id, points) per named run, through one `git cat-file --batch` process."""
+    found = []
     with git.cat_file() as cat:
         for text in texts:
             ref, commit = store.resolve(git, text, cat=cat)
             run = store.load_run(git, cat, ref, commit)
-            curves: dict[str, list[list[Any]]] = {}
-            for point in store.series_of(git, cat, run):
-                key = str(point["key"])
-                if key not in seen:
-                    seen.append(key)
-                if not keys or key in keys:
-                    values = [point.get("step"), point.get("value")]
-                    curves.setdefault(key, []).append(values + [_seconds(point.get("time"))] if time else values)
-            result += [{"run": run.id, "key": k, "points": v} for k, v in curves.items()]
-    return {"series": result, "keys": seen}
+            found.append((run.id, store.series_of(git, cat, run)))
+    return found
+
+
+def _column(values: list[Any], number: Any = None) -> Any:
+    """float64 of `values`; what is not a number (text, null, too big) is NaN, or `number(value)`."""
+    from array import array
+
+    try:
+        return array("d", values)  # ints, floats (and bools, as 0/1) in one go
+    except (TypeError, OverflowError):
+        return array("d", [_float(v, number) for v in values])
+
+
+def _float(value: Any, number: Any = None) -> float:
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
+    got = number(value) if number is not None else None
+    return math.nan if got is None else got
+
+
+def _thin(values: Any, most: int | None) -> list[int] | None:
+    """Which points to keep of a curve longer than `most` (None: all): the first, lowest and
+    highest of each of most/3 buckets, and the last point (the extension's `thin`)."""
+    count = len(values)
+    if not most or count <= most:
+        return None
+    buckets = max(1, most // 3)
+    size = count / buckets
+    kept: list[int] = []
+    for bucket in range(buckets):
+        start, end = math.floor(bucket * size), min(count, math.floor((bucket + 1) * size))
+        span = range(start, end)
+        low, high = min(span, key=values.__getitem__), max(span, key=values.__getitem__)
+        kept += sorted({start, low, high})
+    if kept[-1] != count - 1:
+        kept.append(count - 1)
+    return kept
 
 
 IMAGE_STEPS = 50  # steps kept per run and tag (evenly spread, first and last always)

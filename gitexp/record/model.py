@@ -168,9 +168,50 @@ def parse_series(data: bytes) -> list[dict[str, Any]]:
 
     A torn line (a writer that crashed or hit a full disk mid-write) has no newline, so the next
     writer's whole line follows it on the same line: that point is found as the line's valid
-    tail instead of being lost with it. A point needs a string key."""
+    tail instead of being lost with it. A point needs a string key.
+
+    Well-formed content is parsed in one `json.loads` (a plot of 100 runs x 1,000 points spent
+    most of its time in one call per line); anything else line by line, with the same result."""
+    data = escape_surrogates(data)
+    points = _in_one_go(data)
+    if points is None:  # a torn line is most often the last one, still being written
+        head, cut, tail = data.rpartition(b"\n")
+        points = _in_one_go(head) if cut and tail else None
+        points = _line_by_line(data) if points is None else points + _line_by_line(tail)
+    return points
+
+
+def _in_one_go(data: bytes) -> list[dict[str, Any]] | None:
+    """The points of `data` read as one JSON array of its lines, or None: read it line by line.
+
+    Taken only when that is provably what reading each line alone gives: every line starts
+    with `{` and there is no other `{`, and the array holds one object per line. Then each
+    object begins at its own line's start, none can reach into the next line (whose `{` opens
+    another), and only whitespace follows it on its line. A torn line, a blank line, a `\r`,
+    bytes that are not UTF-8 or a `{` inside a value fail these checks: the careful reader
+    takes them."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    if not body:
+        return []
+    lines = body.count(b"\n") + 1
+    if (not body.startswith(b"{") or b"\r" in body or body.count(b"{") != lines
+            or body.count(b"\n{") != lines - 1):
+        return None
+    try:
+        items = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
+    except ValueError:
+        return None
+    if len(items) != lines:
+        return None
+    try:
+        return [item for item in items if type(item.get("key")) is str]
+    except AttributeError:  # a line that is not an object (only dicts have .get)
+        return None
+
+
+def _line_by_line(data: bytes) -> list[dict[str, Any]]:
     points: list[dict[str, Any]] = []
-    for line in escape_surrogates(data).splitlines():
+    for line in data.splitlines():
         point = _point(line)
         if point is None:
             point = _tail_point(line)

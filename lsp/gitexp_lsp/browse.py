@@ -164,8 +164,11 @@ class Browse:
         runs = strings(params, "runs", method)
         if not runs:
             raise GitexpError(f"{method}: param 'runs' must name at least one run")
-        return inspect.series(self._repo(params), runs, strings(params, "keys", method) or None,
-                              time=params.get("time") is True)
+        keys, time = strings(params, "keys", method) or None, params.get("time") is True
+        if params.get("packed") is True:
+            return inspect.curves(self._repo(params), runs, keys, time=time,
+                                  most=integer(params, "most", method, None))
+        return inspect.series(self._repo(params), runs, keys, time=time)
 
     def images(self, params: dict[str, Any]) -> dict[str, Any]:
         from gitexp import inspect

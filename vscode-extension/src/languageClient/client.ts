@@ -26,6 +26,7 @@ import {
   type FileResult,
   type ImagesResult,
   Method,
+  type PackedSeriesResult,
   type QueryResult,
   type RunDetail,
   type RunsChanged,
@@ -138,6 +139,11 @@ export class GitexpClient extends Disposable {
 
   public series(runs: string[], keys: string[] = [], time = false): Promise<SeriesResult> {
     return this.request(Method.series, time ? { runs, keys, time } : { runs, keys })
+  }
+
+  /** Curves as float64 columns, thinned past `most` points (an older server answers `SeriesResult`). */
+  public packedSeries(runs: string[], time: boolean, most: number): Promise<PackedSeriesResult | SeriesResult> {
+    return this.request(Method.series, { runs, keys: [], time, packed: true, most })
   }
 
   public images(runs: string[], maxSteps?: number): Promise<ImagesResult> {

@@ -113,6 +113,16 @@ export interface SeriesResult {
   keys: string[]
 }
 
+/**
+ * `gitexp/series` with `packed: true`: the curves as float64 columns in one base64 string of
+ * little-endian doubles (see lsp/PROTOCOL.md). A server that predates it answers `SeriesResult`.
+ */
+export interface PackedSeriesResult {
+  curves: { run: string; key: string; at: number; count: number; timed: boolean }[]
+  keys: string[]
+  data: string
+}
+
 /** One step of a logged image: a data URI (null past the answer's byte budget). */
 export interface ImageStep {
   step: number

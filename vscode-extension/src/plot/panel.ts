@@ -3,7 +3,8 @@ import type { GitexpClient } from '../languageClient/client'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
 import { nonce, webviewHtml } from '../vscode/webview'
-import { type DashboardData, type DashboardToExtension, packSeries, toMessage } from './dashboard'
+import { decodeCurves } from './curves'
+import { type DashboardData, type DashboardToExtension, MAX_POINTS, packSeries, toMessage } from './dashboard'
 
 const STYLE = `
 #bar { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 8px 0; }
@@ -99,7 +100,8 @@ export class PlotPanel extends Disposable {
     try {
       const [table, series, images] = await Promise.all([
         client.table({ runs: this.runs }),
-        client.series(this.runs, [], true),
+        // float64 columns in one base64 string, thinned by the server: no JSON number per point
+        client.packedSeries(this.runs, true, MAX_POINTS),
         // images are a bonus: a server without the request (older gitexp) plots curves anyway
         client.images(this.runs).catch(() => ({ images: [], truncated: false }))
       ])
@@ -110,7 +112,7 @@ export class PlotPanel extends Disposable {
         runs: rows.map(row => ({ run: row.run, status: row.status, params: row.params, metrics: row.metrics })),
         keys: series.keys,
         // only the points a chart can show travel to the webview, as binary columns
-        series: series.series.map(item => packSeries(item)),
+        series: 'data' in series ? decodeCurves(series) : series.series.map(item => packSeries(item)),
         selected,
         live: rows.some(row => row.status === 'running' || row.status === 'queued'),
         images: images.images
