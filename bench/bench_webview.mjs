@@ -7,7 +7,8 @@
 //
 // Usage (after `npm run build` in vscode-extension/):
 //   node bench/bench_webview.mjs [--dist DIR[@points]]... [--rounds N] [--only plot|table]
-//     [--profile FILE] [--profile-sort FILE]   (CPU profiles of a first draw, of a numeric sort)
+//     [--profile FILE] [--profile-sort FILE] [--profile-first FILE]
+//     (CPU profiles of a first draw, of a numeric sort, of the table's first rows)
 // Each --dist is a built dist/ folder (default: this checkout's); with two, they alternate
 // round by round, so load on a shared machine falls on both alike. `@points`: a bundle from
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
@@ -35,6 +36,7 @@ const rounds = Number(option('--rounds', ['5'])[0])
 const only = option('--only', [undefined])[0]
 const profile = option('--profile', [undefined])[0]
 const profileSort = option('--profile-sort', [undefined])[0]
+const profileFirst = option('--profile-first', [undefined])[0]
 
 /** The panel's HTML body and style, read from its source (the bench must not drift from it). */
 const panelPart = (file, name) => {
@@ -161,10 +163,17 @@ const benchPlot = async (browser, url, { text, buffers }) => {
   return draws
 }
 
-const benchTable = async (browser, url, rows, profileTo) => {
+const benchTable = async (browser, url, rows, profileTo, profileFirstTo) => {
   const tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
   await tab.goto(url)
   await tab.waitForFunction(() => window.sent.some(message => message.type === 'ready'))
+  const loaded = JSON.parse(await tab.evaluate(() => document.body.dataset.loaded ?? '{}'))
+  const first = profileFirstTo && (await tab.context().newCDPSession(tab))
+  if (first) {
+    await first.send('Profiler.enable')
+    await first.send('Profiler.setSamplingInterval', { interval: 100 })
+    await first.send('Profiler.start')
+  }
   const reset = JSON.stringify({ type: 'reset', total: rows.length, columns: tableColumns, where: '' })
   // as panel.ts sends them: a first page of 200, then pages of 2,500
   const pages = [rows.slice(0, 200), ...Array.from({ length: Math.ceil((rows.length - 200) / 2500) }, (_, i) => rows.slice(200 + i * 2500, 200 + (i + 1) * 2500))]
@@ -178,6 +187,9 @@ const benchTable = async (browser, url, rows, profileTo) => {
       if (document.querySelector('#grid .ag-row[row-index="0"] .ag-cell[col-id="run"]')) return performance.now() - started
     }
   }, [reset, pages[0]])
+  if (first) {
+    writeFileSync(profileFirstTo, JSON.stringify((await first.send('Profiler.stop')).profile))
+  }
   const allRows = await tab.evaluate(async pages => {
     const started = performance.now()
     for (const page of pages) {
@@ -217,7 +229,7 @@ const benchTable = async (browser, url, rows, profileTo) => {
   results.push(await answer('filter cleared', () => filter.fill(''), () => /· 10000 shown/.test(document.querySelector('#count')?.textContent ?? '')))
   const inDom = await tab.evaluate(() => new Set([...document.querySelectorAll('.ag-row[row-index]')].map(row => row.getAttribute('row-index'))).size)
   await tab.close()
-  return { firstRows, allRows, results, inDom }
+  return { loaded, firstRows, allRows, results, inDom }
 }
 
 // --- main --------------------------------------------------------------------------------
@@ -234,7 +246,8 @@ try {
     for (const [index, { dir, format }] of dists.entries()) {
       if (only !== 'table') figures[index].plot.push(await benchPlot(browser, page(dir, 'plot', 'plot/panel.ts'), messages[format]))
       const profileTo = round === rounds - 1 && index === 0 ? profileSort : undefined
-      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo))
+      const firstTo = round === rounds - 1 && index === 0 ? profileFirst : undefined
+      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo))
     }
   }
   if (profile) {
@@ -261,6 +274,9 @@ try {
       console.log(`  first draws: ${plot.map(draws => draws[0].total.toFixed(0)).join(' ')}`)
     }
     if (table.length) {
+      if (table[0].loaded.ready !== undefined) {
+        console.log(`table page load -> script ran ${median(table.map(t => t.loaded.script)).toFixed(0)} ms, -> ready (grid made) ${median(table.map(t => t.loaded.ready)).toFixed(0)} ms`)
+      }
       console.log(`table 10,000 rows, median of ${table.length}: first rows ${median(table.map(t => t.firstRows)).toFixed(0)} ms after the first message; all rows ${median(table.map(t => t.allRows)).toFixed(0)} ms more; ${table[0].inDom} rows in the DOM`)
       for (const [at, { what }] of table[0].results.entries()) {
         const pageMs = table.map(t => t.results[at].page)

@@ -247,6 +247,14 @@ try {
       const again = await runCommand('gitexp: Show Experiments Table')
       table = await frameWith('#grid .ag-row')
       timings.tableReopenFirstRowsMs = Date.now() - again
+      const loaded = JSON.parse(await table.evaluate(() => document.body.dataset.loaded ?? '{}'))
+      timings.tableReopenWebview = {
+        frameStartedMs: Math.round(loaded.at - again),
+        scriptFetchedMs: [Math.round(loaded.fetched?.startTime), Math.round(loaded.fetched?.responseEnd)],
+        scriptRanMs: Math.round(loaded.script),
+        readyMs: Math.round(loaded.ready),
+        firstRowsMs: Number(await table.evaluate(() => document.body.dataset.firstRowsMs))
+      }
       await until('all rows loaded again', async () => new RegExp(`^${TOTAL} runs · ${TOTAL} shown`).test((await countText()) ?? ''), 120_000)
       timings.tableReopenAllRowsMs = Date.now() - again
     }
@@ -504,6 +512,22 @@ try {
     timings.plot100x1000ClickToDrawnMs = Date.now() - started
     timings.plot100x1000DrawMs = Number(await plot.evaluate(() => document.body.dataset.drawMs))
     timings.plot100x1000PaintedMs = Number(await until('painted', () => plot.evaluate(() => document.body.dataset.paintedMs)))
+    // where the click's time went, as the extension logged it (the server's requests, the
+    // webview's start, the post)
+    const plotLog = logText('gitexp.log')
+    const lastOf = pattern => [...plotLog.matchAll(pattern)].pop()?.[1]
+    const loaded = JSON.parse(await plot.evaluate(() => document.body.dataset.loaded ?? '{}'))
+    timings.plot100x1000Webview = {
+      frameStartedMs: Math.round(loaded.at - started),
+      scriptFetchedMs: [Math.round(loaded.fetched?.startTime), Math.round(loaded.fetched?.responseEnd)],
+      scriptRanMs: Math.round(loaded.script),
+      readyMs: Math.round(loaded.ready)
+    }
+    timings.plot100x1000Extension = {
+      fetched: lastOf(/plot of 100 runs: (fetched in .*)/g),
+      webviewReadyMs: Number(lastOf(/plot webview ready (\d+) ms/g)),
+      postedMs: Number(lastOf(/plot posted (\d+) ms/g))
+    }
     await page.waitForTimeout(500)
     await shot('bench-plot-100x1000')
   }, { bench: true, benchOnly: true })

@@ -42,7 +42,7 @@ class Extension extends Disposable {
       runsTree,
       runTree,
       terminals: this.track(new Terminals()),
-      plotPanel: this.track(new PlotPanel(context.extensionUri, (root, runs) => experiments.brush(root, runs))),
+      plotPanel: this.track(new PlotPanel(context.extensionUri, (root, runs) => experiments.brush(root, runs), line => output.info(line))),
       queryPanel: this.track(new QueryPanel()),
       reports: this.track(new ReportPanels()),
       experiments

@@ -63,10 +63,14 @@ export class PlotPanel extends Disposable {
   private timer: NodeJS.Timeout | undefined
   private fetching = false
   private again = false
+  /** when the plot on screen was asked for (for the log's timings) */
+  private asked: number | undefined
 
   constructor(
     private readonly extensionUri: Uri,
-    private readonly onBrush: (root: string, runs: string[] | undefined) => void
+    private readonly onBrush: (root: string, runs: string[] | undefined) => void,
+    /** a line for the output channel (where the time of a plot goes: the e2e bench reads it) */
+    private readonly log: (line: string) => void = () => undefined
   ) {
     super()
   }
@@ -81,6 +85,7 @@ export class PlotPanel extends Disposable {
       }
     })
     // The webview starts (ECharts loads) while the curves are fetched, not after.
+    this.asked = Date.now()
     const opened = this.open(titleOf(runs))
     const data = await this.fetch(selected)
     if (!data) {
@@ -98,12 +103,16 @@ export class PlotPanel extends Disposable {
       return undefined
     }
     try {
+      const started = Date.now()
+      const took: Record<string, number> = {}
+      const timed = <T>(name: string, request: Promise<T>): Promise<T> =>
+        request.finally(() => (took[name] = Date.now() - started))
       const [table, series, images] = await Promise.all([
-        client.table({ runs: this.runs }),
+        timed('table', client.table({ runs: this.runs })),
         // float64 columns in one base64 string, thinned by the server: no JSON number per point
-        client.packedSeries(this.runs, true, MAX_POINTS),
+        timed('series', client.packedSeries(this.runs, true, MAX_POINTS)),
         // images are a bonus: a server without the request (older gitexp) plots curves anyway
-        client.images(this.runs).catch(() => ({ images: [], truncated: false }))
+        timed('images', client.images(this.runs).catch(() => ({ images: [], truncated: false })))
       ])
       const order = new Map(this.runs.map((run, index) => [run, index]))
       const rows = [...table.rows].sort((a, b) => (order.get(a.run) ?? 0) - (order.get(b.run) ?? 0))
@@ -117,6 +126,8 @@ export class PlotPanel extends Disposable {
         live: rows.some(row => row.status === 'running' || row.status === 'queued'),
         images: images.images
       }
+      const parts = Object.entries(took).map(([name, ms]) => `${name} ${ms} ms`).join(', ')
+      this.log(`gitexp: plot of ${this.runs.length} runs: fetched in ${Date.now() - started} ms (${parts})`)
       return this.data
     } catch (error) {
       void window.showErrorMessage(`gitexp: cannot plot: ${errorMessage(error)}`)
@@ -140,6 +151,7 @@ export class PlotPanel extends Disposable {
       return
     }
     this.fetching = true
+    this.asked = undefined  // a live update, not the plot the user asked for
     try {
       const data = await this.fetch(this.data?.selected ?? [])
       if (data) {
@@ -156,6 +168,9 @@ export class PlotPanel extends Disposable {
 
   private post(data: DashboardData): void {
     void this.panel?.webview.postMessage({ type: 'data', data: toMessage(data) })
+    if (this.asked !== undefined) {
+      this.log(`gitexp: plot posted ${Date.now() - this.asked} ms after it was asked for`)
+    }
   }
 
   /** Shows the panel; true when it was made now. */
@@ -179,6 +194,9 @@ export class PlotPanel extends Disposable {
       this.listening = undefined
     })
     panel.webview.onDidReceiveMessage((message: DashboardToExtension) => {
+      if (message?.type === 'ready' && this.asked !== undefined) {
+        this.log(`gitexp: plot webview ready ${Date.now() - this.asked} ms after it was asked for`)
+      }
       if (message?.type === 'ready' && this.data) {
         this.post(this.data)
       } else if (message?.type === 'brush' && this.client) {
