@@ -12,7 +12,9 @@
 // Each --dist is a built dist/ folder (default: this checkout's); with two, they alternate
 // round by round, so load on a shared machine falls on both alike. `@points`: a bundle from
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
-// sent curves as [step, value, time] arrays.
+// sent curves as [step, value, time] arrays. `@rows-apart`: a bundle from before the table's
+// first page came inside its 'reset' message (main before issue 16's fourth pass), sent it
+// in a 'rows' message after. Flags combine: `DIR@points,rows-apart`.
 import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'fs'
 import { tmpdir, loadavg } from 'os'
 import { join, dirname, resolve } from 'path'
@@ -29,8 +31,9 @@ const option = (name, fallback) => {
   return values.length ? values : fallback
 }
 const dists = option('--dist', [join(ext, 'dist')]).map(spec => {
-  const [dir, format] = spec.split('@')
-  return { dir: resolve(dir), format: format ?? 'packed' }
+  const [dir, flags = ''] = spec.split('@')
+  const flag = flags.split(',')
+  return { dir: resolve(dir), format: flag.includes('points') ? 'points' : 'packed', rowsApart: flag.includes('rows-apart') }
 })
 const rounds = Number(option('--rounds', ['5'])[0])
 const only = option('--only', [undefined])[0]
@@ -163,7 +166,7 @@ const benchPlot = async (browser, url, { text, buffers }) => {
   return draws
 }
 
-const benchTable = async (browser, url, rows, profileTo, profileFirstTo) => {
+const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsApart) => {
   const tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
   await tab.goto(url)
   await tab.waitForFunction(() => window.sent.some(message => message.type === 'ready'))
@@ -174,19 +177,20 @@ const benchTable = async (browser, url, rows, profileTo, profileFirstTo) => {
     await first.send('Profiler.setSamplingInterval', { interval: 100 })
     await first.send('Profiler.start')
   }
-  const reset = JSON.stringify({ type: 'reset', total: rows.length, columns: tableColumns, where: '' })
-  // as panel.ts sends them: a first page of 200, then pages of 2,500
-  const pages = [rows.slice(0, 200), ...Array.from({ length: Math.ceil((rows.length - 200) / 2500) }, (_, i) => rows.slice(200 + i * 2500, 200 + (i + 1) * 2500))]
+  // as panel.ts sends them: a first page of 200 (in the 'reset' message), then pages of 2,500
+  const firstPage = rows.slice(0, 200)
+  const reset = JSON.stringify({ type: 'reset', total: rows.length, columns: tableColumns, where: '', ...(rowsApart ? {} : { rows: firstPage }) })
+  const pages = [firstPage, ...Array.from({ length: Math.ceil((rows.length - 200) / 2500) }, (_, i) => rows.slice(200 + i * 2500, 200 + (i + 1) * 2500))]
     .map(page => JSON.stringify({ type: 'rows', rows: page, columns: tableColumns, total: rows.length }))
   const firstRows = await tab.evaluate(async ([reset, first]) => {
     const started = performance.now()
     window.deliver(reset)
-    window.deliver(first)
+    if (first) window.deliver(first)
     for (;;) {
       await window.painted()
       if (document.querySelector('#grid .ag-row[row-index="0"] .ag-cell[col-id="run"]')) return performance.now() - started
     }
-  }, [reset, pages[0]])
+  }, [reset, rowsApart ? pages[0] : undefined])
   if (first) {
     writeFileSync(profileFirstTo, JSON.stringify((await first.send('Profiler.stop')).profile))
   }
@@ -243,11 +247,11 @@ try {
   const rows = tableRows(10_000)
   const figures = dists.map(() => ({ plot: [], table: [] }))
   for (let round = 0; round < rounds; round++) {
-    for (const [index, { dir, format }] of dists.entries()) {
+    for (const [index, { dir, format, rowsApart }] of dists.entries()) {
       if (only !== 'table') figures[index].plot.push(await benchPlot(browser, page(dir, 'plot', 'plot/panel.ts'), messages[format]))
       const profileTo = round === rounds - 1 && index === 0 ? profileSort : undefined
       const firstTo = round === rounds - 1 && index === 0 ? profileFirst : undefined
-      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo))
+      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo, rowsApart))
     }
   }
   if (profile) {
@@ -274,8 +278,8 @@ try {
       console.log(`  first draws: ${plot.map(draws => draws[0].total.toFixed(0)).join(' ')}`)
     }
     if (table.length) {
-      if (table[0].loaded.ready !== undefined) {
-        console.log(`table page load -> script ran ${median(table.map(t => t.loaded.script)).toFixed(0)} ms, -> ready (grid made) ${median(table.map(t => t.loaded.ready)).toFixed(0)} ms`)
+      if (table[0].loaded.done !== undefined) {
+        console.log(`table page load -> script ran ${median(table.map(t => t.loaded.script)).toFixed(0)} ms, -> script done (grid made) ${median(table.map(t => t.loaded.done)).toFixed(0)} ms`)
       }
       console.log(`table 10,000 rows, median of ${table.length}: first rows ${median(table.map(t => t.firstRows)).toFixed(0)} ms after the first message; all rows ${median(table.map(t => t.allRows)).toFixed(0)} ms more; ${table[0].inDom} rows in the DOM`)
       for (const [at, { what }] of table[0].results.entries()) {

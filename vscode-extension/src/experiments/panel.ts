@@ -132,9 +132,9 @@ class TablePanel extends Disposable {
       total: result.total,
       columns: result.columns,
       state: this.memento.get<SavedState>(this.stateKey),
-      where: this.where
+      where: this.where,
+      rows: result.rows
     })
-    this.post({ type: 'rows', rows: result.rows, columns: result.columns, total: result.total })
     for (let offset = result.rows.length; offset < result.total && generation === this.generation; ) {
       const page = await this.client.table({ where, offset, limit: PAGE })
       if (generation !== this.generation || page.rows.length === 0) {

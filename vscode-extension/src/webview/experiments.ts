@@ -17,7 +17,7 @@ import {
 } from 'ag-grid-community'
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
 import { columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
-import { type GridRow, arrange, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
+import { type GridRow, arrange, cellField, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
 import type { TableToView, ViewToTable } from '../experiments/messages'
 
 ModuleRegistry.registerModules([AllCommunityModule])
@@ -32,6 +32,9 @@ for (const type of ['click', 'keydown', 'input']) {
 declare const acquireVsCodeApi: () => { postMessage(message: ViewToTable): void }
 const vscode = acquireVsCodeApi()
 const post = (message: ViewToTable): void => vscode.postMessage(message)
+// Said first, before AG Grid is made (a few hundred ms): the extension's answer, the first
+// rows, crosses from the editor meanwhile and is handled as soon as this script is done.
+post({ type: 'ready' })
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
@@ -91,24 +94,28 @@ const isNumeric = (column: TableColumn): boolean => column.type === 'BIGINT' || 
 /** Floating filters apply this long after the last keystroke (AG Grid's default is 500 ms). */
 const FILTER_DEBOUNCE_MS = 40
 
-const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<GridRow> = {}): ColDef<GridRow> => ({
-  colId: id,
-  headerName: header,
-  headerTooltip: id,
-  valueGetter: params => params.data?.cells[id],
-  comparator: (a, b, _nodeA, _nodeB, descending) => compareValues(a, b, descending),
-  filter: numericColumn ? 'agNumberColumnFilter' : 'agTextColumnFilter',
-  filterParams: { debounceMs: FILTER_DEBOUNCE_MS },
-  filterValueGetter: numericColumn
-    ? params => numeric(params.data?.cells[id]) ?? null
-    : params => {
-        const value = params.data?.cells[id]
-        return value === undefined || value === null ? null : String(value)
-      },
-  valueFormatter: params => formatNumber(params.value as Scalar | undefined),
-  cellClass: numericColumn ? 'number' : undefined,
-  ...extra
-})
+const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<GridRow> = {}): ColDef<GridRow> => {
+  const field = cellField(id)
+  return {
+    colId: id,
+    headerName: header,
+    headerTooltip: id,
+    // a field, not a valueGetter: read straight off the row (see groups.ts GridRow)
+    field,
+    comparator: (a, b, _nodeA, _nodeB, descending) => compareValues(a, b, descending),
+    filter: numericColumn ? 'agNumberColumnFilter' : 'agTextColumnFilter',
+    filterParams: { debounceMs: FILTER_DEBOUNCE_MS },
+    filterValueGetter: numericColumn
+      ? params => numeric(params.data?.[field]) ?? null
+      : params => {
+          const value = params.data?.[field]
+          return value === undefined || value === null ? null : String(value)
+        },
+    valueFormatter: params => formatNumber(params.value as Scalar | undefined),
+    cellClass: numericColumn ? 'number' : undefined,
+    ...extra
+  }
+}
 
 let groupBySweep = false
 /** Sweeps whose rows are hidden under their header (remembered per workspace). */
@@ -181,12 +188,16 @@ let brushed: Set<string> | undefined
 let restoring = false
 let reselect = new Set<string>()
 
+// Made now, while the first rows cross from the editor ('ready' is said above). (Made on the
+// first rows instead, with their columns, it took as long in all, and after their arrival.)
 const api: GridApi<GridRow> = createGrid($('grid'), {
   theme,
   columnDefs: buildColumns([]),
   rowData: [],
   getRowId: params => params.data.id,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },
+  // cell fields are column ids, which hold dots (params.lr): never a path
+  suppressFieldDotNotation: true,
   rowSelection: {
     mode: 'multiRow',
     checkboxes: true,
@@ -359,6 +370,18 @@ const setColumns = (columns: TableColumn[]): void => {
   fillColumnChooser()
 }
 
+/** Rows have come (in the grid now): selection kept across a reload, the counts. */
+const rowsIn = (rows: TableRow[], total: number): void => {
+  if (reselect.size) {
+    // A reload (new condition, refresh) keeps the runs the user had selected.
+    const again = rows.filter(row => reselect.has(row.run))
+    again.forEach(row => api.getRowNode(row.run)?.setSelected(true))
+  }
+  counts.loaded = known.size
+  counts.total = Math.max(total, known.size)
+  updateCounts()
+}
+
 const upsert = (rows: TableRow[]): void => {
   const add: GridRow[] = []
   const update: GridRow[] = []
@@ -463,7 +486,7 @@ $('tag-button').addEventListener('click', tag)
 window.addEventListener('message', (event: MessageEvent<TableToView>) => {
   const message = event.data
   switch (message.type) {
-    case 'reset':
+    case 'reset': {
       reselect = new Set(selectedRuns())
       known = new Map()
       counts.total = message.total
@@ -484,18 +507,15 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
       }
       $<HTMLInputElement>('where').value = message.where
       say(message.where ? `where ${message.where}` : '')
+      // the first page comes with it: columns, saved layout and rows in one go
+      upsert(message.rows ?? [])
+      rowsIn(message.rows ?? [], message.total)
       break
+    }
     case 'rows':
       setColumns(message.columns)
       upsert(message.rows)
-      if (reselect.size) {
-        // A reload (new condition, refresh) keeps the runs the user had selected.
-        const again = message.rows.filter(row => reselect.has(row.run))
-        again.forEach(row => api.getRowNode(row.run)?.setSelected(true))
-      }
-      counts.loaded = known.size
-      counts.total = Math.max(message.total, known.size)
-      updateCounts()
+      rowsIn(message.rows, message.total)
       break
     case 'remove': {
       const gone = message.runs.filter(run => known.delete(run))
@@ -521,11 +541,10 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
 })
 
 // For the benchmark: when this frame started to load (ms since the epoch), and how long it
-// took to run this script (its download and compile before) and to get ready
+// took to get to this script (its download and compile) and to run it
 document.body.dataset.loaded = JSON.stringify({
   at: performance.timeOrigin,
   fetched: performance.getEntriesByType('resource').find(entry => entry.name.endsWith('.js'))?.toJSON(),
   script: scriptStart,
-  ready: performance.now()
+  done: performance.now()
 })
-post({ type: 'ready' })
