@@ -2,6 +2,7 @@
 
     python bench/bench_lsp.py                          # 10k runs, light records
     python bench/bench_lsp.py 1000 10000 100000 --heavy
+    python bench/bench_lsp.py --plot [--baseline CHECKOUT]   # the plots dashboard's curves
 
 Records are written with `git fast-import` in the documented format (tests/recordgen.py:
 10 sweeps, 5 params, 2 metrics each). A real `gitexp lsp` process is driven by a pygls
@@ -15,6 +16,10 @@ cached repositories of bench/bench_scale.py, refs packed as a sweep leaves them)
 Then the requests about one run — `gitexp/run`, `gitexp/diff`, `gitexp/series` for 5 runs
 (goals < 30, 30 and 50 ms: O(1) in the number of runs) — and the server's resident memory
 after paging through every run 100 at a time (goal < 200 MB).
+`--plot`: the curves of 100 runs x 1,000 points (what the plots dashboard asks for), as JSON
+numbers and packed (float64 in base64), round trip through the server and the read alone in
+process, beside a floor: the same 100 blobs through one `git cat-file --batch`. `--baseline
+CHECKOUT` runs the server and the in-process read from another checkout too (e.g. main).
 """
 
 from __future__ import annotations
@@ -147,7 +152,105 @@ async def bench(count: int, heavy: bool = False) -> None:
         await client.stop()
 
 
+PLOT_RUNS, PLOT_POINTS = 100, 1000
+
+
+def _plot_repo(path: Path) -> Path:
+    repo = recordgen.init_repo(path)
+    recordgen.write(repo, [
+        recordgen.Record("long", f"run{i}", {"lr": 0.001 * (i + 1), "seed": i}, {"loss": 1 / (1 + i)},
+                         [{"step": s, "key": "loss", "value": (1 + i / 100) / (1 + 0.01 * s), "time": 1.7e9 + s}
+                          for s in range(PLOT_POINTS)])
+        for i in range(PLOT_RUNS)])
+    return repo
+
+
+def _floor_ms(repo: Path) -> float:
+    """The 100 series blobs through one `git cat-file --batch`: what any reader must pay."""
+    import subprocess
+
+    asks = "".join(f"refs/experiments/long/run{i}:.gitexp/metrics.jsonl\n" for i in range(PLOT_RUNS)).encode()
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input=asks, capture_output=True, check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _in_process_ms(repo: Path, checkout: Path | None, packed: bool) -> float:
+    """The read alone (no protocol), in a fresh interpreter of `checkout` (default: this one)."""
+    import os
+    import subprocess
+
+    runs = [f"long/run{i}" for i in range(PLOT_RUNS)]
+    call = (f"inspect.curves(git, {runs!r}, None, time=True, most=2000)" if packed
+            else f"inspect.series(git, {runs!r}, None, time=True)")
+    code = ("import statistics, time\nfrom gitexp import inspect\nfrom gitexp.record.git import open_repo\n"
+            f"git = open_repo({str(repo)!r})\nts = []\nfor _ in range(5):\n"
+            f"    s = time.perf_counter(); {call}; ts.append((time.perf_counter() - s) * 1000)\n"
+            "print(statistics.median(ts))")
+    env = dict(os.environ, PYTHONPATH=f"{checkout}:{checkout}/lsp") if checkout else None
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+async def _plot_server(repo: Path, checkout: Path | None, shapes: dict[str, dict]) -> dict[str, float]:
+    import os
+
+    from lsprotocol import types
+    from pygls.lsp.client import LanguageClient
+    from pygls.uris import from_fs_path
+
+    client = LanguageClient("bench", "1")
+    env = dict(os.environ, PYTHONPATH=f"{checkout}:{checkout}/lsp") if checkout else None
+    await client.start_io(sys.executable, "-m", "gitexp", "lsp", env=env)
+    await client.initialize_async(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        workspace_folders=[types.WorkspaceFolder(uri=from_fs_path(str(repo)), name="repo")]))
+    client.initialized(types.InitializedParams())
+    await client.protocol.send_request_async("gitexp/runs", {"limit": 1})
+    runs = [f"long/run{i}" for i in range(PLOT_RUNS)]
+    medians = {}
+    for name, extra in shapes.items():
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            await client.protocol.send_request_async("gitexp/series", {"runs": runs, "keys": [], "time": True, **extra})
+            times.append((time.perf_counter() - start) * 1000)
+        medians[name] = statistics.median(times)
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return medians
+
+
+def plot(baseline: Path | None) -> None:
+    import os
+
+    shapes = {"JSON numbers": {}, "packed": {"packed": True, "most": 2000}}
+    with tempfile.TemporaryDirectory(prefix="gitexp-bench-plot-") as tmp:
+        repo = _plot_repo(Path(tmp) / "repo")
+        print(f"curves of {PLOT_RUNS} runs x {PLOT_POINTS} points (time asked), medians of 5, "
+              f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+        floor = _floor_ms(repo)
+        print(f"floor: the {PLOT_RUNS} blobs through one git cat-file --batch  {floor:7.1f} ms")
+        for label, checkout in [("baseline", baseline), ("this checkout", None)] if baseline else [("this checkout", None)]:
+            server = asyncio.run(_plot_server(repo, checkout, shapes if checkout is None else {"JSON numbers": {}}))
+            reads = {"JSON numbers": _in_process_ms(repo, checkout, False)}
+            if checkout is None:
+                reads["packed"] = _in_process_ms(repo, None, True)
+            for name, ms in server.items():
+                print(f"{label:<14} {name:<13} round trip {ms:7.1f} ms ({ms / floor:5.1f}x floor); "
+                      f"read in process {reads[name]:7.1f} ms ({reads[name] / floor:5.1f}x)")
+        print(f"load average after: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+
+
 def main() -> None:
+    if "--plot" in sys.argv[1:]:
+        at = sys.argv.index("--baseline") if "--baseline" in sys.argv else None
+        plot(Path(sys.argv[at + 1]).resolve() if at else None)
+        return
     heavy = "--heavy" in sys.argv[1:]
     counts = [int(arg) for arg in sys.argv[1:] if arg != "--heavy"] or [10_000]
     for count in counts:
