@@ -529,7 +529,8 @@ def _attempts(old: dict[str, Any]) -> list[dict[str, Any]]:
     """The attempts a rerun keeps: the earlier ones, plus the last one when it never finished
     (its scheduler died: the record says lost, its attempt was never appended)."""
     attempts = list(old.get("attempts") or [])
-    if old.get("attempt_id") and old.get("started") and not any(a.get("attempt_id") == old["attempt_id"] for a in attempts):
+    started = old.get("attempt_id") and old.get("started")  # queued, never started: no attempt to keep
+    if started and not any(a.get("attempt_id") == old["attempt_id"] for a in attempts):
         attempts.append({key: old.get(key) for key in ("attempt_id", "started", "ended", "status", "exit_code",
                                                        "gpus", "placement")})
     return attempts
