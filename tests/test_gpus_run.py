@@ -57,6 +57,7 @@ def test_out_of_memory_is_retried_once_alone_and_every_attempt_is_kept(gpu_repo)
     first, second = retried[0]["attempts"]
     assert first["status"] == "failed" and "packed" in first["placement"]["reason"]
     assert second["status"] == "completed" and second["placement"]["reason"] == "alone after CUDA out of memory"
+    assert first["attempt_id"] != second["attempt_id"] == retried[0]["attempt_id"]  # the retry is an attempt of its own
 
 
 def test_gpus_option_and_inherited_visible_devices_limit_the_gpus(gpu_repo):
