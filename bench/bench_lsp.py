@@ -191,7 +191,8 @@ def _in_process_ms(repo: Path, checkout: Path | None, packed: bool) -> float:
             f"    s = time.perf_counter(); {call}; ts.append((time.perf_counter() - s) * 1000)\n"
             "print(statistics.median(ts))")
     env = dict(os.environ, PYTHONPATH=f"{checkout}:{checkout}/lsp") if checkout else None
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # cwd: not this checkout, which `-c` would put first on sys.path, before PYTHONPATH
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 
 
@@ -204,7 +205,7 @@ async def _plot_server(repo: Path, checkout: Path | None, shapes: dict[str, dict
 
     client = LanguageClient("bench", "1")
     env = dict(os.environ, PYTHONPATH=f"{checkout}:{checkout}/lsp") if checkout else None
-    await client.start_io(sys.executable, "-m", "gitexp", "lsp", env=env)
+    await client.start_io(sys.executable, "-m", "gitexp", "lsp", env=env, cwd=repo)  # (cwd: as above)
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(),
         workspace_folders=[types.WorkspaceFolder(uri=from_fs_path(str(repo)), name="repo")]))

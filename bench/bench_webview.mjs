@@ -12,9 +12,8 @@
 // Each --dist is a built dist/ folder (default: this checkout's); with two, they alternate
 // round by round, so load on a shared machine falls on both alike. `@points`: a bundle from
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
-// sent curves as [step, value, time] arrays. `@rows-apart`: a bundle from before the table's
-// first page came inside its 'reset' message (main before issue 16's fourth pass), sent it
-// in a 'rows' message after. Flags combine: `DIR@points,rows-apart`.
+// sent curves as [step, value, time] arrays. `@rows-in-reset`: the table's first page sent
+// inside its 'reset' message (tried; slower to paint). Flags combine: `DIR@points,rows-in-reset`.
 import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'fs'
 import { tmpdir, loadavg } from 'os'
 import { join, dirname, resolve } from 'path'
@@ -33,7 +32,7 @@ const option = (name, fallback) => {
 const dists = option('--dist', [join(ext, 'dist')]).map(spec => {
   const [dir, flags = ''] = spec.split('@')
   const flag = flags.split(',')
-  return { dir: resolve(dir), format: flag.includes('points') ? 'points' : 'packed', rowsApart: flag.includes('rows-apart') }
+  return { dir: resolve(dir), format: flag.includes('points') ? 'points' : 'packed', rowsInReset: flag.includes('rows-in-reset') }
 })
 const rounds = Number(option('--rounds', ['5'])[0])
 const only = option('--only', [undefined])[0]
@@ -166,7 +165,7 @@ const benchPlot = async (browser, url, { text, buffers }) => {
   return draws
 }
 
-const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsApart) => {
+const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsInReset) => {
   const tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
   await tab.goto(url)
   await tab.waitForFunction(() => window.sent.some(message => message.type === 'ready'))
@@ -177,9 +176,10 @@ const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsApa
     await first.send('Profiler.setSamplingInterval', { interval: 100 })
     await first.send('Profiler.start')
   }
-  // as panel.ts sends them: a first page of 200 (in the 'reset' message), then pages of 2,500
+  // as panel.ts sends them: a first page of 200, then pages of 2,500 (`rowsInReset`: the first
+  // page inside the 'reset' message, a layout tried and dropped)
   const firstPage = rows.slice(0, 200)
-  const reset = JSON.stringify({ type: 'reset', total: rows.length, columns: tableColumns, where: '', ...(rowsApart ? {} : { rows: firstPage }) })
+  const reset = JSON.stringify({ type: 'reset', total: rows.length, columns: tableColumns, where: '', ...(rowsInReset ? { rows: firstPage } : {}) })
   const pages = [firstPage, ...Array.from({ length: Math.ceil((rows.length - 200) / 2500) }, (_, i) => rows.slice(200 + i * 2500, 200 + (i + 1) * 2500))]
     .map(page => JSON.stringify({ type: 'rows', rows: page, columns: tableColumns, total: rows.length }))
   const firstRows = await tab.evaluate(async ([reset, first]) => {
@@ -190,7 +190,7 @@ const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsApa
       await window.painted()
       if (document.querySelector('#grid .ag-row[row-index="0"] .ag-cell[col-id="run"]')) return performance.now() - started
     }
-  }, [reset, rowsApart ? pages[0] : undefined])
+  }, [reset, rowsInReset ? undefined : pages[0]])
   if (first) {
     writeFileSync(profileFirstTo, JSON.stringify((await first.send('Profiler.stop')).profile))
   }
@@ -247,11 +247,11 @@ try {
   const rows = tableRows(10_000)
   const figures = dists.map(() => ({ plot: [], table: [] }))
   for (let round = 0; round < rounds; round++) {
-    for (const [index, { dir, format, rowsApart }] of dists.entries()) {
+    for (const [index, { dir, format, rowsInReset }] of dists.entries()) {
       if (only !== 'table') figures[index].plot.push(await benchPlot(browser, page(dir, 'plot', 'plot/panel.ts'), messages[format]))
       const profileTo = round === rounds - 1 && index === 0 ? profileSort : undefined
       const firstTo = round === rounds - 1 && index === 0 ? profileFirst : undefined
-      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo, rowsApart))
+      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo, rowsInReset))
     }
   }
   if (profile) {

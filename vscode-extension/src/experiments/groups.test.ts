@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert'
 import type { TableRow } from '../languageClient/protocol'
-import { type GridRow, arrange, cellOf, groupId, groupLabel, groupRow, gridRow, lowerIsBetter, summarise } from './groups'
+import { type GridRow, arrange, groupId, groupLabel, groupRow, gridRow, lowerIsBetter, summarise } from './groups'
 
 const run = (sweep: string, name: string, metrics: TableRow['metrics'] = {}, status = 'completed'): TableRow => ({
   run: `${sweep}/${name}`,
@@ -19,11 +19,11 @@ describe('gridRow', () => {
   it('reads every cell once, keys with dots included', () => {
     const row = gridRow(run('a', 'x', { acc: 0.9 }))
     assert.equal(row.id, 'a/x')
-    assert.equal(cellOf(row, 'params.model.depth'), 3)
-    assert.equal(cellOf(row, 'metrics.acc'), 0.9)
-    assert.equal(cellOf(row, 'tags.star'), true)
-    assert.equal(cellOf(row, 'status'), 'completed')
-    assert.equal(cellOf(row, 'metrics.missing'), undefined)
+    assert.equal(row.cells['params.model.depth'], 3)
+    assert.equal(row.cells['metrics.acc'], 0.9)
+    assert.equal(row.cells['tags.star'], true)
+    assert.equal(row.cells.status, 'completed')
+    assert.equal(row.cells['metrics.missing'], undefined)
   })
 })
 

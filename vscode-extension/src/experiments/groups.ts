@@ -9,24 +9,14 @@
 import type { Scalar, TableRow } from '../languageClient/protocol'
 import { cellValue, columnId, compareValues } from './values'
 
-/**
- * What a grid row holds: a run or a sweep's header, and each cell as a plain property under
- * `cellField(column id)`, read once from the run. AG Grid reads a `field` straight off the
- * row; a valueGetter costs a call and a params object per read, and a sort of 10k rows reads
- * about 280k values.
- */
+/** What a grid row holds: a run (with its cells by column id, read once) or a sweep's header. */
 export interface GridRow {
   id: string
   sweep: string
   row?: TableRow
   group?: GroupSummary
-  [cell: `=${string}`]: Scalar | undefined
+  cells: Record<string, Scalar | undefined>
 }
-
-/** The property of a grid row that holds the cell of column `id` (no dot path: AG Grid is told so). */
-export const cellField = (id: string): `=${string}` => `=${id}`
-
-export const cellOf = (row: GridRow | undefined, id: string): Scalar | undefined => row?.[cellField(id)]
 
 export interface GroupSummary {
   sweep: string
@@ -44,20 +34,20 @@ export const FIXED_COLUMNS = ['run', 'sweep', 'name', 'status', 'created', 'star
 
 /** A run as a grid row: every cell looked up once here, so sorting reads a plain property. */
 export const gridRow = (row: TableRow): GridRow => {
-  const cells: GridRow = { id: row.run, sweep: row.sweep, row }
+  const cells: Record<string, Scalar | undefined> = {}
   for (const id of FIXED_COLUMNS) {
-    cells[cellField(id)] = cellValue(row, id)
+    cells[id] = cellValue(row, id)
   }
   for (const [key, value] of Object.entries(row.params)) {
-    cells[cellField(columnId({ kind: 'param', key }))] = value
+    cells[columnId({ kind: 'param', key })] = value
   }
   for (const [key, value] of Object.entries(row.metrics)) {
-    cells[cellField(columnId({ kind: 'metric', key }))] = value
+    cells[columnId({ kind: 'metric', key })] = value
   }
   for (const [key, value] of Object.entries(row.tags)) {
-    cells[cellField(columnId({ kind: 'tag', key }))] = value
+    cells[columnId({ kind: 'tag', key })] = value
   }
-  return cells
+  return { id: row.run, sweep: row.sweep, row, cells }
 }
 
 /** Names like loss, error or time are minimised; others (acc, bleu, reward) maximised. */
@@ -87,11 +77,7 @@ export const summarise = (rows: Iterable<TableRow>, metric: string | undefined):
   return groups
 }
 
-export const groupRow = (group: GroupSummary): GridRow => {
-  const header: GridRow = { id: groupId(group.sweep), sweep: group.sweep, group }
-  header[cellField('sweep')] = group.sweep
-  return header
-}
+export const groupRow = (group: GroupSummary): GridRow => ({ id: groupId(group.sweep), sweep: group.sweep, group, cells: { sweep: group.sweep } })
 
 /**
  * The display order with groups: each sweep's header, then its rows in the order given

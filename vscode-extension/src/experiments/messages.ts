@@ -20,8 +20,7 @@ export type ViewToTable =
   | { type: 'csv'; text: string }
 
 export type TableToView =
-  /** a new set of rows begins: its columns and (from the extension) its first page */
-  | { type: 'reset'; total: number; columns: TableColumn[]; state?: SavedState; where: string; rows?: TableRow[] }
+  | { type: 'reset'; total: number; columns: TableColumn[]; state?: SavedState; where: string }
   | { type: 'rows'; rows: TableRow[]; columns: TableColumn[]; total: number }
   | { type: 'remove'; runs: string[] }
   | { type: 'brushed'; runs?: string[] }

@@ -132,9 +132,11 @@ class TablePanel extends Disposable {
       total: result.total,
       columns: result.columns,
       state: this.memento.get<SavedState>(this.stateKey),
-      where: this.where,
-      rows: result.rows
+      where: this.where
     })
+    // its own message: in the 'reset' with the columns, the first rows painted later (AG Grid
+    // lays the new columns out first; 524 against 343 ms in bench/bench_webview.mjs)
+    this.post({ type: 'rows', rows: result.rows, columns: result.columns, total: result.total })
     for (let offset = result.rows.length; offset < result.total && generation === this.generation; ) {
       const page = await this.client.table({ where, offset, limit: PAGE })
       if (generation !== this.generation || page.rows.length === 0) {

@@ -17,7 +17,7 @@ import {
 } from 'ag-grid-community'
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
 import { columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
-import { type GridRow, arrange, cellField, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
+import { type GridRow, arrange, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
 import type { TableToView, ViewToTable } from '../experiments/messages'
 
 ModuleRegistry.registerModules([AllCommunityModule])
@@ -32,9 +32,6 @@ for (const type of ['click', 'keydown', 'input']) {
 declare const acquireVsCodeApi: () => { postMessage(message: ViewToTable): void }
 const vscode = acquireVsCodeApi()
 const post = (message: ViewToTable): void => vscode.postMessage(message)
-// Said first, before AG Grid is made (a few hundred ms): the extension's answer, the first
-// rows, crosses from the editor meanwhile and is handled as soon as this script is done.
-post({ type: 'ready' })
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
@@ -94,28 +91,24 @@ const isNumeric = (column: TableColumn): boolean => column.type === 'BIGINT' || 
 /** Floating filters apply this long after the last keystroke (AG Grid's default is 500 ms). */
 const FILTER_DEBOUNCE_MS = 40
 
-const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<GridRow> = {}): ColDef<GridRow> => {
-  const field = cellField(id)
-  return {
-    colId: id,
-    headerName: header,
-    headerTooltip: id,
-    // a field, not a valueGetter: read straight off the row (see groups.ts GridRow)
-    field,
-    comparator: (a, b, _nodeA, _nodeB, descending) => compareValues(a, b, descending),
-    filter: numericColumn ? 'agNumberColumnFilter' : 'agTextColumnFilter',
-    filterParams: { debounceMs: FILTER_DEBOUNCE_MS },
-    filterValueGetter: numericColumn
-      ? params => numeric(params.data?.[field]) ?? null
-      : params => {
-          const value = params.data?.[field]
-          return value === undefined || value === null ? null : String(value)
-        },
-    valueFormatter: params => formatNumber(params.value as Scalar | undefined),
-    cellClass: numericColumn ? 'number' : undefined,
-    ...extra
-  }
-}
+const dataColumn = (id: string, header: string, numericColumn: boolean, extra: ColDef<GridRow> = {}): ColDef<GridRow> => ({
+  colId: id,
+  headerName: header,
+  headerTooltip: id,
+  valueGetter: params => params.data?.cells[id],
+  comparator: (a, b, _nodeA, _nodeB, descending) => compareValues(a, b, descending),
+  filter: numericColumn ? 'agNumberColumnFilter' : 'agTextColumnFilter',
+  filterParams: { debounceMs: FILTER_DEBOUNCE_MS },
+  filterValueGetter: numericColumn
+    ? params => numeric(params.data?.cells[id]) ?? null
+    : params => {
+        const value = params.data?.cells[id]
+        return value === undefined || value === null ? null : String(value)
+      },
+  valueFormatter: params => formatNumber(params.value as Scalar | undefined),
+  cellClass: numericColumn ? 'number' : undefined,
+  ...extra
+})
 
 let groupBySweep = false
 /** Sweeps whose rows are hidden under their header (remembered per workspace). */
@@ -188,16 +181,13 @@ let brushed: Set<string> | undefined
 let restoring = false
 let reselect = new Set<string>()
 
-// Made now, while the first rows cross from the editor ('ready' is said above). (Made on the
-// first rows instead, with their columns, it took as long in all, and after their arrival.)
+// (Made only when the first rows come, with their columns, it took as long in all.)
 const api: GridApi<GridRow> = createGrid($('grid'), {
   theme,
   columnDefs: buildColumns([]),
   rowData: [],
   getRowId: params => params.data.id,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },
-  // cell fields are column ids, which hold dots (params.lr): never a path
-  suppressFieldDotNotation: true,
   rowSelection: {
     mode: 'multiRow',
     checkboxes: true,
@@ -507,9 +497,6 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
       }
       $<HTMLInputElement>('where').value = message.where
       say(message.where ? `where ${message.where}` : '')
-      // the first page comes with it: columns, saved layout and rows in one go
-      upsert(message.rows ?? [])
-      rowsIn(message.rows ?? [], message.total)
       break
     }
     case 'rows':
@@ -548,3 +535,4 @@ document.body.dataset.loaded = JSON.stringify({
   script: scriptStart,
   done: performance.now()
 })
+post({ type: 'ready' })
