@@ -173,3 +173,28 @@ def test_a_run_is_reported_ended_only_once_its_record_is_in_git(repo):
     result = launch(git, repo.path / "s.yml", LaunchOptions(jobs=4, progress=progress))
     assert result.ok and len(seen) == 8
     assert all(status == committed == "completed" for _, status, committed in seen), seen
+
+
+def test_a_ref_git_cannot_lock_holds_back_no_other_run_of_its_batch(repo):
+    """A stale `.lock` of one run (another git died holding it) fails the batch's transaction:
+    the other runs are then written alone and land; the locked one waits for a retry."""
+    git = open_repo(repo.path)
+    a, b = RunRef("sw", "a"), RunRef("sw", "b")
+    snap, queued = _queued(git, [a, b])
+    lock = repo.path / ".git" / "refs" / "experiments" / "sw" / "a.lock"
+    lock.write_text("")
+    writer = RecordWriter(git)
+    writer.seed(queued)
+    try:
+        writer.submit(a, _info(a, snap, "completed"), "a completed")
+        writer.submit(b, _info(b, snap, "completed"), "b completed")
+        writer.flush()
+        left, why = writer.unwritten()
+        assert left == 1 and "a.lock" in str(why)
+        assert json.loads(repo.show("refs/experiments/sw/b:.gitexp/run.json"))["status"] == "completed"
+        assert repo.refs()["refs/experiments/sw/a"] == queued[a]
+        lock.unlink()
+    finally:
+        writer.close()  # the retry lands once the lock is gone
+    assert writer.unwritten() == (0, None)
+    assert json.loads(repo.show("refs/experiments/sw/a:.gitexp/run.json"))["status"] == "completed"

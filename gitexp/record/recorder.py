@@ -9,13 +9,13 @@ commit it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gitexp.errors import GitCommandError, RefConflictError
 from gitexp.record import liveness, model as record, store
 from gitexp.record.git import Git
-from gitexp.record.refs import RunRef
+from gitexp.record.refs import EXPERIMENTS, RunRef
 
 
 def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: bytes | None = None) -> dict[str, bytes]:
@@ -48,12 +48,24 @@ def keep_in_folder(files: record.RunFiles, info: dict[str, Any]) -> None:
         pass
 
 
-def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dict[RunRef, RefConflictError]]:
+@dataclass
+class Committed:
+    """What one `commit_runs` did: the new commits, the runs whose ref changed behind our back
+    (their folders keep everything; nothing of anyone else's was overwritten), and the runs git
+    could not write this time (a lock it could not take: try them again)."""
+
+    done: dict[RunRef, str] = field(default_factory=dict)
+    refused: dict[RunRef, RefConflictError] = field(default_factory=dict)
+    failed: dict[RunRef, GitCommandError] = field(default_factory=dict)
+
+
+def commit_runs(git: Git, updates: list[Update]) -> Committed:
     """Write each live run.json, then commit every folder's state in one ref transaction.
 
-    Returns the new commits and, separately, the runs whose ref changed behind our back
-    (their folders keep everything; nothing of anyone else's was overwritten).
-    """
+    When one ref stops the transaction (moved, or locked by another git), the others are
+    written one by one, so a stale `.lock` of one run holds back no other run's record. A
+    failure that names no ref of ours (git could not write its objects: the disk is full)
+    is raised: nothing could be written."""
     writes = []
     for update in updates:
         files = record.RunFiles.for_run(git.gitexp_dir, update.run)
@@ -61,26 +73,36 @@ def commit_runs(git: Git, updates: list[Update]) -> tuple[dict[RunRef, str], dic
         writes.append(store.RecordWrite(update.run, update.info["snapshot"], update.old,
                                         files_from_folder(files, update.info, update.output), update.message))
     try:
-        return store.write_records(git, writes), {}
+        return Committed(store.write_records(git, writes))
     except RefConflictError as error:
         if len(writes) == 1:
-            return {}, {writes[0].run: error}
-    done, refused = {}, {}  # one ref refused the transaction: find which, keep the others
+            return Committed(refused={writes[0].run: error})
+    except GitCommandError as error:
+        if len(writes) == 1 or not _names_a_run_ref(error):
+            raise
+    result = Committed()  # one ref stopped the transaction: find which, write the others
     for write in writes:
         try:
-            done.update(store.write_records(git, [write]))
+            result.done.update(store.write_records(git, [write]))
         except RefConflictError as error:
-            refused[write.run] = error
-    return done, refused
+            result.refused[write.run] = error
+        except GitCommandError as error:
+            result.failed[write.run] = error
+    return result
+
+
+def _names_a_run_ref(error: GitCommandError) -> bool:
+    """Does git's refusal concern one run's ref (`cannot lock ref 'refs/experiments/...'`)?"""
+    return f"ref '{EXPERIMENTS}" in str(error)
 
 
 def commit_run(git: Git, run: RunRef, info: dict[str, Any], old: str | None, message: str,
                output: bytes | None = None) -> str:
     """`commit_runs` for one run; raises RefConflictError if its ref moved behind our back."""
-    done, refused = commit_runs(git, [Update(run, info, old, message, output)])
-    if refused:
-        raise refused[run]
-    return done[run]
+    result = commit_runs(git, [Update(run, info, old, message, output)])
+    if result.refused:
+        raise result.refused[run]
+    return result.done[run]
 
 
 def reconcile(git: Git, runs: list[store.Run]) -> list[store.Run]:

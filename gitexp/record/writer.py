@@ -134,23 +134,27 @@ class RecordWriter:
                 self._last_batch = time.monotonic()
                 updates = [recorder.Update(run, info, self._commits.get(run), message, output)
                            for run, (info, message, output) in batch.items()]
-            done: dict[RunRef, str] = {}
-            refused: dict[RunRef, RefConflictError] = {}
+            committed = recorder.Committed()
             error = None
-            failure = None
+            failure: BaseException | None = None
+            unwritten = set(batch)  # back in line when the write fails
             try:
-                done, refused = recorder.commit_runs(self.git, updates)
+                committed = recorder.commit_runs(self.git, updates)
+                unwritten = set(committed.failed)
+                failure = next(iter(committed.failed.values()), None)  # one run's lock: the others landed
             except (GitCommandError, OSError) as failed:  # disk full: kept, said once, tried again
                 failure = failed
             except Exception as failed:  # noqa: BLE001 - handed to the caller's thread
                 error = failed
-            refused = {run: c for run, c in refused.items() if not self._landed_anyway(run, batch[run])}
+            refused = {run: c for run, c in committed.refused.items() if not self._landed_anyway(run, batch[run])}
             with self._cond:
-                self._commits.update(done)
+                self._commits.update(committed.done)
                 self._refused.update(refused)
                 self._error = self._error or error
                 if failure is not None:
                     for run, state in batch.items():  # back in line, behind any newer state of the run
+                        if run not in unwritten:
+                            continue
                         newer = self._pending.get(run)
                         if newer is None:
                             self._pending[run] = state
@@ -158,7 +162,7 @@ class RecordWriter:
                             self._pending[run] = (newer[0], newer[1], state[2])
                     if self._failure is None:
                         log.warning("cannot write run records (%s); the runs go on, their state is kept and "
-                                    "written once there is room", first_line(failure))
+                                    "written as soon as git can", first_line(failure))
                     self._retry_at = time.monotonic() + RETRY_SECONDS
                 elif self._failure is not None and error is None:
                     log.warning("run records written again")
