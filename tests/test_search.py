@@ -335,3 +335,16 @@ def test_trials_fill_gpu_slots_too(repo, tmp_path):
     infos = [record(repo, ref) for ref in repo.refs()]
     assert len(infos) == 4 and all(i["status"] == "completed" and len(i["gpus"]) == 1 for i in infos)
     assert {i["gpus"][0] for i in infos} == {0, 1}
+
+
+def test_files_trials_write_into_the_work_tree_stay_out_of_later_snapshots(repo):
+    search_file(repo, trials=2)
+    repo.write("curve.py", CURVE + "open(f'results_{a.lr}.csv', 'w').write('acc\\n')\n")
+    repo.gitexp("run", "search.yml")
+    written = sorted(p.name for p in repo.path.glob("results_*.csv"))
+    assert len(written) == 2
+    repo.write("plain.yml", "CMD: python -c pass\nHPARAMS:\n  x: [1]\n")
+    repo.gitexp("run", "plain.yml")
+    snapshot = record(repo, "refs/experiments/plain/x1")["snapshot"]
+    files = repo.git("ls-tree", "-r", "--name-only", snapshot).split()
+    assert "curve.py" in files and not [f for f in files if f.startswith("results_")], files

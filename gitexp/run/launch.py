@@ -623,6 +623,7 @@ def _search(git: Git, sweep, options: LaunchOptions, on_queued) -> LaunchResult:
     try:
         timeout = sweep.options.get("timeout")
         finished = Scheduler(slots, driver, timeout=float(timeout) if timeout else None).run([], source=driver)
+        hooks.learn_outputs()  # trials' files in the work tree stay out of later snapshots, as a sweep's do
     finally:
         try:
             hooks.flush()
