@@ -10,9 +10,8 @@ import pytest
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from test_lsp import SERVER, _start, request  # noqa: F401  (shared client setup)
+from test_lsp import client, request  # noqa: F401  (the client fixture: a server over this file's `workspace`)
 
-import pytest_lsp
 
 TRAIN = '''\
 import argparse, os
@@ -52,13 +51,6 @@ def workspace(repo):
     repo.commit("images", **{"train.py": TRAIN, "sweep.yml": SWEEP})
     repo.gitexp("run", "--name", "shots", "sweep.yml", timeout=120)
     return repo
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient, workspace):
-    await _start(lsp_client, [workspace.path])
-    yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.mark.asyncio

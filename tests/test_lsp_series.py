@@ -14,9 +14,8 @@ from pytest_lsp import LanguageClient
 
 import recordgen
 from recordgen import Record
-from test_lsp import SERVER, _start, request  # noqa: F401  (shared client setup)
+from test_lsp import client, request  # noqa: F401  (the client fixture: a server over this file's `workspace`)
 
-import pytest_lsp
 
 ODD = [
     {"step": 0, "key": "loss", "value": 1.0, "time": 1000.5},
@@ -36,13 +35,6 @@ def workspace(repo):
     recordgen.write(repo.path, [Record("q", "odd", {"lr": 0.1}, {}, ODD), Record("q", "long", {"lr": 0.2}, {}, LONG),
                                 Record("q", "untimed", {"lr": 0.3}, {}, [{"step": 0, "key": "acc", "value": 0.5}])])
     return repo
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient, workspace):
-    await _start(lsp_client, [workspace.path])
-    yield
-    await lsp_client.shutdown_session()
 
 
 def unpack(result) -> dict:

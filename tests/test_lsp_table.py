@@ -12,9 +12,8 @@ from pytest_lsp import LanguageClient
 
 import recordgen
 from recordgen import Record
-from test_lsp import SERVER, _start, request  # noqa: F401  (shared client setup)
+from test_lsp import client, request  # noqa: F401  (the client fixture: a server over this file's `workspace`)
 
-import pytest_lsp
 
 
 def _records() -> list[Record]:
@@ -34,13 +33,6 @@ def _records() -> list[Record]:
 def workspace(repo):
     recordgen.write(repo.path, _records())
     return repo
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient, workspace):
-    await _start(lsp_client, [workspace.path])
-    yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.mark.asyncio
