@@ -32,6 +32,10 @@ class GitCommandError(GitexpError):
     exit_code = 1
 
 
+class RefLockError(GitCommandError):
+    """git could not take one ref's lock (a full disk, another git holding it): nothing moved; try again."""
+
+
 class SweepError(GitexpError):
     """A sweep file (or --set / --sweep override) is invalid; carries file:line:col in the message."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,6 @@ def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
     thins a longer curve to the points that keep its shape (per bucket: first, lowest, highest)."""
     import base64
     import sys
-    from array import array
 
     data, index, seen = array("d"), [], {}
     wanted = set(keys or ())
@@ -222,8 +222,6 @@ def _run_points(git: Git, texts: list[str]) -> list[tuple[str, list[dict[str, An
 
 def _column(values: list[Any], number: Any = None) -> Any:
     """float64 of `values`; what is not a number (text, null, too big) is NaN, or `number(value)`."""
-    from array import array
-
     try:
         return array("d", values)  # ints, floats (and bools, as 0/1) in one go
     except (TypeError, OverflowError):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitexp.errors import GitCommandError, RefConflictError
+from gitexp.errors import GitCommandError, RefConflictError, RefLockError
 from gitexp.record import liveness, model as record, store
 from gitexp.record.git import Git
-from gitexp.record.refs import EXPERIMENTS, RunRef
+from gitexp.record.refs import RunRef
 
 
 def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: bytes | None = None) -> dict[str, bytes]:
@@ -64,8 +64,7 @@ def commit_runs(git: Git, updates: list[Update]) -> Committed:
 
     When one ref stops the transaction (moved, or locked by another git), the others are
     written one by one, so a stale `.lock` of one run holds back no other run's record. A
-    failure that names no ref of ours (git could not write its objects: the disk is full)
-    is raised: nothing could be written."""
+    failure to write git's objects (the disk is full) is raised: nothing could be written."""
     writes = []
     for update in updates:
         files = record.RunFiles.for_run(git.gitexp_dir, update.run)
@@ -77,8 +76,8 @@ def commit_runs(git: Git, updates: list[Update]) -> Committed:
     except RefConflictError as error:
         if len(writes) == 1:
             return Committed(refused={writes[0].run: error})
-    except GitCommandError as error:
-        if len(writes) == 1 or not _names_a_run_ref(error):
+    except RefLockError:  # a ref's lock, not the objects (those fail the whole batch: raised)
+        if len(writes) == 1:
             raise
     result = Committed()  # one ref stopped the transaction: find which, write the others
     for write in writes:
@@ -89,11 +88,6 @@ def commit_runs(git: Git, updates: list[Update]) -> Committed:
         except GitCommandError as error:
             result.failed[write.run] = error
     return result
-
-
-def _names_a_run_ref(error: GitCommandError) -> bool:
-    """Does git's refusal concern one run's ref (`cannot lock ref 'refs/experiments/...'`)?"""
-    return f"ref '{EXPERIMENTS}" in str(error)
 
 
 def commit_run(git: Git, run: RunRef, info: dict[str, Any], old: str | None, message: str,

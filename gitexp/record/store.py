@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitexp.errors import GitCommandError, RefConflictError, RunNotFoundError
+from gitexp.errors import GitCommandError, RefConflictError, RefLockError, RunNotFoundError
 from gitexp.record import model as record
 from gitexp.record.git import ZERO_SHA, CatFile, Git, last_line
 from gitexp.record.refs import EXPERIMENTS, TMP_PREFIX, RunRef
@@ -86,7 +86,7 @@ def write_records(git: Git, writes: list[RecordWrite]) -> dict[RunRef, str]:
         if _MOVED.search(why):
             raise RefConflictError(f"run ref changed behind gitexp's back, nothing was overwritten: {why}")
         # no lock file (a full disk, another git holding it): nothing moved, and trying again will do
-        raise GitCommandError(f"git update-ref failed: {why}")
+        raise RefLockError(f"git update-ref failed: {why}")
     return new
 
 
@@ -137,7 +137,7 @@ def delete_ref(git: Git, run: RunRef, old: str) -> None:
         why = _fatal_line(proc.stderr)
         if _MOVED.search(why):
             raise RefConflictError(f"{run}: ref changed while deleting it; left as it is")
-        raise GitCommandError(f"{run}: git could not delete its ref ({why}); left as it is")
+        raise RefLockError(f"{run}: git could not delete its ref ({why}); left as it is")
 
 
 # -- reading -------------------------------------------------------------------

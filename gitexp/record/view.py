@@ -17,6 +17,8 @@ from gitexp.record.refs import RunRef
 def load_all(git: Git, sweep: str | None = None) -> list[store.Run]:
     """Every run (reconciled: dead schedulers' runs become `lost`), newest first."""
     refs = store.list_runs(git, sweep)
+    if not refs:
+        return []  # no cat-file process for nothing (a kill's bare run name is tried as a sweep first)
     with git.cat_file() as cat:
         runs = [store.load_run(git, cat, ref, commit) for ref, commit in refs.items()]
     runs = recorder.reconcile(git, runs)

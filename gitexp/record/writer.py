@@ -152,9 +152,8 @@ class RecordWriter:
                 self._refused.update(refused)
                 self._error = self._error or error
                 if failure is not None:
-                    for run, state in batch.items():  # back in line, behind any newer state of the run
-                        if run not in unwritten:
-                            continue
+                    for run in unwritten:  # back in line, behind any newer state of the run
+                        state = batch[run]
                         newer = self._pending.get(run)
                         if newer is None:
                             self._pending[run] = state
