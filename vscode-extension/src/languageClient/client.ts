@@ -113,6 +113,11 @@ export class GitexpClient extends Disposable {
     return this.python
   }
 
+  /** The interpreter folder this server starts (or started) with, once the Python extension answered. */
+  public pythonBinUsed(): Promise<string | undefined> {
+    return Promise.resolve(this.options.pythonBin)
+  }
+
   public get name(): string {
     return basename(this.root)
   }

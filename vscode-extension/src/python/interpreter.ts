@@ -1,4 +1,4 @@
-import { dirname } from 'path'
+import { dirname, isAbsolute } from 'path'
 import { type Disposable, type Event, type Uri, extensions } from 'vscode'
 
 /** The part of the Python extension's public API (`ms-python.python` exports) we use. */
@@ -22,8 +22,10 @@ const pythonApi = async (): Promise<PythonApi | undefined> => {
 export const pythonIsActive = (): boolean => extensions.getExtension('ms-python.python')?.isActive ?? true
 
 /**
- * Call `listener` whenever the user selects another interpreter in the Python extension;
- * resolves to the subscription, or undefined without the extension (or that event).
+ * Call `listener` whenever the Python extension says its selected interpreter changed;
+ * resolves to the subscription, or undefined without the extension (or that event). It also
+ * says so when nothing changed (once after it starts, with the interpreter it answered all
+ * along): compare before acting.
  */
 export const onDidChangePython = async (listener: () => void): Promise<Disposable | undefined> => {
   try {
@@ -35,9 +37,12 @@ export const onDidChangePython = async (listener: () => void): Promise<Disposabl
 
 /**
  * The folder of the interpreter the Python extension has selected for `resource` (a
- * virtualenv's `bin/`), or undefined without the extension. gitexp installed in that
- * environment lives there, and sweeps launched from the editor must run with that
+ * virtualenv's `bin/`), or undefined without the extension (or a selection). gitexp installed
+ * in that environment lives there, and sweeps launched from the editor must run with that
  * `python` first on PATH, or every run fails with ModuleNotFoundError.
+ * With nothing selected yet the extension answers the bare name "python", which it resolves
+ * by running it, to nothing where there is no `python` on PATH (Debian has only python3):
+ * that is no folder, not ".".
  */
 export const selectedPythonBin = async (resource?: Uri): Promise<string | undefined> => {
   try {
@@ -48,7 +53,7 @@ export const selectedPythonBin = async (resource?: Uri): Promise<string | undefi
     const active = environments.getActiveEnvironmentPath(resource)
     const resolved = await environments.resolveEnvironment(active)
     const executable = resolved?.executable?.uri?.fsPath ?? active.path
-    return executable ? dirname(executable) : undefined
+    return executable && isAbsolute(executable) ? dirname(executable) : undefined
   } catch {
     return undefined
   }

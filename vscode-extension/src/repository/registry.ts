@@ -53,10 +53,27 @@ export class Repositories extends Disposable {
     this.track({ dispose: () => this.stopAll() })
     // Another interpreter selected: its environment may hold another gitexp, and launches
     // must use its python; start every server again from there.
-    void this.whenPythonMayBeAsked().then(() => onDidChangePython(() => {
-      this.output.info('gitexp: the Python interpreter changed; restarting the language servers')
-      this.restart()
-    })).then(subscription => subscription && (this.isDisposed ? subscription.dispose() : this.track(subscription)))
+    void this.whenPythonMayBeAsked().then(() => onDidChangePython(() => void this.pythonChanged()))
+      .then(subscription => subscription && (this.isDisposed ? subscription.dispose() : this.track(subscription)))
+  }
+
+  /**
+   * Restart the servers when a repository's selected interpreter is not the one its server
+   * started with. The Python extension also fires its change event when nothing changed
+   * (once after it starts): restarting then would cost a server start for nothing.
+   */
+  private async pythonChanged(): Promise<void> {
+    for (const client of this.list()) {
+      const [used, selected] = await Promise.all([client.pythonBinUsed(), selectedPythonBin(Uri.file(client.root))])
+      if (this.isDisposed || this.clients.get(client.root) !== client) {
+        return  // restarted meanwhile: the new servers asked for themselves
+      }
+      if (used !== selected) {
+        this.output.info(`gitexp: the Python interpreter changed (${selected ?? 'none'}); restarting the language servers`)
+        this.restart()
+        return
+      }
+    }
   }
 
   /** Resolves once the current workspace folders have their clients. */

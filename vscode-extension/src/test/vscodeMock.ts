@@ -115,6 +115,9 @@ const window = new Proxy(
 
 export const settings: Record<string, unknown> = {}
 
+/** The extensions `vscode.extensions.getExtension` finds, by id (tests add and remove them). */
+export const installedExtensions: Record<string, { isActive: boolean; exports: unknown; activate: () => Promise<unknown> }> = {}
+
 const workspace = new Proxy(
   {
     getConfiguration: () => ({ get: (key: string, fallback: unknown) => settings[key] ?? fallback }),
@@ -135,6 +138,7 @@ const mock = {
   window,
   workspace,
   commands: { executeCommand: () => Promise.resolve(undefined) },
+  extensions: { getExtension: (id: string) => installedExtensions[id] },
   env: unavailable
 }
 
