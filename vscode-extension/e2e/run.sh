@@ -13,6 +13,13 @@
 # On exit it ends every process it started (code-server's process group, and anything still
 # running in or naming its work folder, e.g. a sweep launched in an editor terminal) and fails
 # if one is left.
+#
+# The Python extension (ms-python.python) is a stand-in by default (python-standin/: its public
+# API's shape, since the marketplaces are unreachable offline). GITEXP_E2E_PYTHON_EXTENSION=DIR
+# uses a real one instead: DIR is a built ms-python.python extension folder (its package.json,
+# out/client/extension.js, node_modules), e.g. a checkout of microsoft/vscode-python after
+# `npm ci --ignore-scripts && npx tsc -p ./`; the test then selects interpreters through its
+# own settings and "Python: Select Interpreter".
 set -euo pipefail
 
 CODE_SERVER_VERSION=4.139.1
@@ -136,9 +143,8 @@ grep -E 'refs/experiments| runs$' "$work/fixture.log"
 
 # Two Python environments the test can select, each a venv that sees gitexp (through a .pth
 # to the environment gitexp is installed in) and whose `gitexp` notes each call in
-# gitexp-calls, so the test knows which one the editor ran. The Python extension cannot be
-# installed offline: a stand-in under its id (python-standin/, the same public API shape)
-# says which is selected.
+# gitexp-calls, so the test knows which one the editor ran. The Python extension says which
+# is selected: the stand-in (python-standin/, the same public API shape) or the real one.
 gitexp_python=$(head -1 "$(command -v gitexp)" | sed 's/^#!//')
 site=$("$gitexp_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 : > "$work/pythons"
@@ -151,10 +157,38 @@ for env in envA envB; do
   echo "$work/$env/bin/python" >> "$work/pythons"
 done
 export GITEXP_E2E_PYTHONS=$work/pythons GITEXP_E2E_WORK=$work
-(cd "$here/python-standin" && "$ext/node_modules/.bin/vsce" package --skip-license --allow-missing-repository \
-  -o "$work/python-standin.vsix" > "$work/standin.log" 2>&1) || { cat "$work/standin.log"; exit 1; }
-
+python_extension=${GITEXP_E2E_PYTHON_EXTENSION:-}
 mkdir -p "$work/data/User" "$work/extensions"
+if [ -n "$python_extension" ]; then
+  python_extension=$(cd "$python_extension" && pwd)
+  python_version=$(python3 -c 'import json, sys; p = json.load(open(sys.argv[1])); assert (p["publisher"], p["name"]) == ("ms-python", "python"), "not ms-python.python"; print(p["version"])' \
+    "$python_extension/package.json")
+  [ -f "$python_extension/out/client/extension.js" ] || { echo "e2e: $python_extension is not built (no out/client/extension.js)" >&2; exit 1; }
+  step "the real Python extension ms-python.python $python_version from $python_extension"
+  # An extension folder in the extensions directory is installed (the editor lists it in
+  # extensions.json on its next scan); a link spares copying its node_modules.
+  ln -s "$python_extension" "$work/extensions/ms-python.python-$python_version"
+  export GITEXP_E2E_PYTHON_REAL=1
+  # Its selected interpreter is envA (python.defaultInterpreterPath, as a user or a dev
+  # container sets it); the JS locators (its native one, pet, is a separate download); it does
+  # not activate environments in terminals, so a launch terminal's python is only ours. In the
+  # remote settings: a remote window (code-server's) ignores machine-scoped settings, such as
+  # these, in the user's.
+  mkdir -p "$work/data/Machine"
+  cat > "$work/data/Machine/settings.json" <<JSON
+{
+  "python.defaultInterpreterPath": "$work/envA/bin/python",
+  "python.locator": "js",
+  "python.terminal.activateEnvironment": false,
+  "python.experiments.enabled": false,
+  "python.languageServer": "None"
+}
+JSON
+else
+  (cd "$here/python-standin" && "$ext/node_modules/.bin/vsce" package --skip-license --allow-missing-repository \
+    -o "$work/python-standin.vsix" > "$work/standin.log" 2>&1) || { cat "$work/standin.log"; exit 1; }
+fi
+
 cat > "$work/data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
@@ -176,7 +210,11 @@ code_server() {
 }
 step "install gitexp.vsix into code-server"
 code_server --install-extension "$ext/gitexp.vsix" > "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
-code_server --install-extension "$work/python-standin.vsix" >> "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+if [ -z "$python_extension" ]; then
+  code_server --install-extension "$work/python-standin.vsix" >> "$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+fi
+code_server --list-extensions --show-versions > "$work/extensions.log" 2>&1 || { cat "$work/extensions.log"; exit 1; }
+grep -E '^ms-python\.python@' "$work/extensions.log" || { echo "e2e: ms-python.python is not installed" >&2; cat "$work/extensions.log"; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "start code-server on 127.0.0.1:$port"
@@ -184,7 +222,8 @@ step "start code-server on 127.0.0.1:$port"
 # $server_pid is node's pid and `kill -- -$server_pid` reaches every child it forks.
 setsid "$node24/bin/node" "$cs/out/node/entry.js" --user-data-dir "$work/data" --extensions-dir "$work/extensions" \
   --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry --disable-update-check \
-  --disable-workspace-trust --disable-getting-started-override "$work/repo" > "$work/code-server.log" 2>&1 &
+  --disable-workspace-trust --disable-getting-started-override ${python_extension:+--enable-proposed-api ms-python.python} \
+  "$work/repo" > "$work/code-server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -17,6 +17,8 @@ const TOTAL = Number(process.env.GITEXP_E2E_TOTAL || 2005)
 const BENCH = Boolean(process.env.GITEXP_E2E_BENCH)
 // run.sh's work folder: the fixture repository and the two Python environments (envA, envB)
 const WORK = process.env.GITEXP_E2E_WORK
+// GITEXP_E2E_PYTHON_REAL=1: the real ms-python.python is installed, not e2e/python-standin
+const REAL_PYTHON = Boolean(process.env.GITEXP_E2E_PYTHON_REAL)
 const calls = env => (existsSync(`${WORK}/${env}/gitexp-calls`) ? readFileSync(`${WORK}/${env}/gitexp-calls`, 'utf8') : '')
 const results = []
 /** The text of the editor's log `name` (remoteexthost.log, or gitexp.log: our output channel). */
@@ -465,10 +467,16 @@ try {
     await until('both live runs cancelled', async () => (await table.locator('.status.cancelled').count()) === 2, 30_000)
   })
 
-  // The Python extension cannot be installed offline: run.sh installs a stand-in under its id
-  // (e2e/python-standin, the public API shape of @vscode/python-extension) selecting envA.
-  await check("the Python extension's interpreter (stand-in) runs the server and the launch", async () => {
+  // The Python extension selects envA: run.sh installs a stand-in under its id (e2e/python-standin,
+  // the public API shape of @vscode/python-extension), or with GITEXP_E2E_PYTHON_EXTENSION the
+  // real ms-python.python, whose python.defaultInterpreterPath is envA. Neither envA nor envB is
+  // on the editor's PATH: only the extension's API can name them.
+  await check(`the Python extension's interpreter (${REAL_PYTHON ? 'ms-python.python' : 'stand-in'}) runs the server and the launch`, async () => {
     if (!/^lsp/m.test(calls('envA'))) throw new Error(`envA's gitexp never served: ${calls('envA')}`)
+    // the Python extension announces the interpreter once it has looked around, unchanged:
+    // that restarts nothing
+    const serves = (calls('envA').match(/^lsp/gm) ?? []).length
+    if (serves !== 1) throw new Error(`envA's gitexp served ${serves} times before another interpreter was selected`)
     if (!/^run live\.yml/m.test(calls('envA'))) throw new Error(`the launch did not use envA's gitexp: ${calls('envA')}`)
     const ref = execFileSync('git', ['-C', `${WORK}/repo`, 'for-each-ref', '--format=%(refname)', '--count=1', 'refs/experiments/live/'], { encoding: 'utf8' }).trim()
     const info = JSON.parse(execFileSync('git', ['-C', `${WORK}/repo`, 'show', `${ref}:.gitexp/run.json`], { encoding: 'utf8' }))
@@ -476,7 +484,17 @@ try {
   })
 
   await check('selecting another interpreter restarts the server from it', async () => {
-    await runCommand('E2E: Use the Second Python Interpreter')
+    if (REAL_PYTHON) {
+      // as a user does: Python: Select Interpreter, Enter interpreter path..., type it, Enter
+      await runCommand('Python: Select Interpreter')
+      const enterPath = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Enter interpreter path...' }).first()
+      await enterPath.click()
+      await page.locator('.quick-input-widget input[placeholder^="Enter path to a Python interpreter"]').waitFor()
+      await page.locator('.quick-input-widget input').fill(`${WORK}/envB/bin/python`)
+      await page.keyboard.press('Enter')
+    } else {
+      await runCommand('E2E: Use the Second Python Interpreter')
+    }
     await until("envB's gitexp serving", async () => /^lsp/m.test(calls('envB')), 60_000)
   })
 
