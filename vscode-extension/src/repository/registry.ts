@@ -122,7 +122,12 @@ export class Repositories extends Disposable {
     }
     for (const root of roots) {
       if (!this.clients.has(root)) {
-        const pythonBin = this.whenPythonMayBeAsked().then(() => selectedPythonBin(Uri.file(root)))
+        const pythonBin = this.whenPythonMayBeAsked().then(async () => {
+          const asked = Date.now()
+          const bin = await selectedPythonBin(Uri.file(root))
+          this.output.info(`gitexp: the Python extension's interpreter for ${root}: ${bin ?? 'none'} (answered in ${Date.now() - asked} ms)`)
+          return bin
+        })
         const client = new GitexpClient({ root, output: this.output, pythonBin, ...this.settings })
         client.onDidChangeState(state => {
           if (state.kind === 'failed' && state.missingExecutable) {
