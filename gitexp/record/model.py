@@ -267,13 +267,21 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+def json_file(data: Any) -> bytes:
+    """A record's JSON file as gitexp writes it, in git and in run folders alike (one key a line)."""
+    return (dumps(data, indent=1) + "\n").encode()
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
+    write_bytes_atomic(path, json_file(data))
+
+
+def write_bytes_atomic(path: Path, text: bytes) -> None:
     """Write-then-rename so a reader never sees half a file.
 
     On a full disk the new copy cannot be made beside the old one; the file is then rewritten
     in place, which reuses the old file's blocks (a reader may see it torn for an instant and
     falls back to its default), because a truthful final state matters more than atomicity."""
-    text = (dumps(data, indent=1, sort_keys=False) + "\n").encode()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
         tmp.write_bytes(text)

@@ -18,13 +18,16 @@ from gitexp.record.git import Git
 from gitexp.record.refs import RunRef
 
 
-def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: bytes | None = None) -> dict[str, bytes]:
-    series = files.series.read_bytes() if files.series.exists() else b""
-    points = record.read_series(files.series)
-    metrics = record.summarize(points, record.read_json(files.summary_overrides, {}))
+def files_from_folder(files: record.RunFiles, info: dict[str, Any], output: bytes | None = None,
+                      run_json: bytes | None = None) -> dict[str, bytes]:
+    try:
+        series = files.series.read_bytes()
+    except FileNotFoundError:
+        series = b""
+    metrics = record.summarize(record.parse_series(series), record.read_json(files.summary_overrides, {}))
     if output is None:
         output = files.output.read_bytes() if files.output.exists() else b""
-    return store.record_files(info, metrics, series, output)
+    return store.record_files(info, metrics, series, output, run_json)
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,13 @@ class Update:
     output: bytes | None = None
 
 
-def keep_in_folder(files: record.RunFiles, info: dict[str, Any]) -> None:
-    """Write a run's state into its live folder, best effort: on a full disk an existing
-    `run.json` is rewritten in place (`write_json_atomic`); without room for one, nothing."""
+def keep_in_folder(files: record.RunFiles, run_json: bytes) -> None:
+    """Write a run's state (its encoded run.json) into its live folder, best effort: on a full
+    disk an existing `run.json` is rewritten in place (`write_bytes_atomic`); without room for
+    one, nothing."""
     try:
         files.create()
-        record.write_json_atomic(files.run_json, info)
+        record.write_bytes_atomic(files.run_json, run_json)
     except OSError:
         pass
 
@@ -68,9 +72,11 @@ def commit_runs(git: Git, updates: list[Update]) -> Committed:
     writes = []
     for update in updates:
         files = record.RunFiles.for_run(git.gitexp_dir, update.run)
-        keep_in_folder(files, update.info)  # on a full disk the git write below fails too
+        run_json = record.json_file(update.info)  # encoded once: for the folder and for git
+        keep_in_folder(files, run_json)  # on a full disk the git write below fails too
         writes.append(store.RecordWrite(update.run, update.info["snapshot"], update.old,
-                                        files_from_folder(files, update.info, update.output), update.message))
+                                        files_from_folder(files, update.info, update.output, run_json),
+                                        update.message))
     try:
         return Committed(store.write_records(git, writes))
     except RefConflictError as error:

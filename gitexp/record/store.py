@@ -35,14 +35,12 @@ class RecordWrite:
     message: str
 
 
-def record_files(info: dict[str, Any], metrics: dict[str, Any], series: bytes, output: bytes) -> dict[str, bytes]:
-    """The four files of a record, encoded as committed."""
-    def dump(obj: Any) -> bytes:
-        return (record.dumps(obj, indent=1) + "\n").encode()
-
+def record_files(info: dict[str, Any], metrics: dict[str, Any], series: bytes, output: bytes,
+                 run_json: bytes | None = None) -> dict[str, bytes]:
+    """The four files of a record, encoded as committed (`run_json`: `info` already encoded)."""
     return {
-        record.RUN_JSON: dump(info),
-        record.METRICS_JSON: dump({k: record.clean_number(v) for k, v in metrics.items()}),
+        record.RUN_JSON: run_json if run_json is not None else record.json_file(info),
+        record.METRICS_JSON: record.json_file({k: record.clean_number(v) for k, v in metrics.items()}),
         record.SERIES_JSONL: series,
         record.OUTPUT_LOG: output,
     }
