@@ -198,3 +198,26 @@ def test_a_ref_git_cannot_lock_holds_back_no_other_run_of_its_batch(repo):
         writer.close()  # the retry lands once the lock is gone
     assert writer.unwritten() == (0, None)
     assert json.loads(repo.show("refs/experiments/sw/a:.gitexp/run.json"))["status"] == "completed"
+
+
+def test_a_big_sweep_starts_before_every_run_folder_is_made_and_each_gets_one_beside_the_jobs(repo):
+    """Folders (reserved for a disk that fills later) are made for the first RESERVE_AT_ONCE
+    queued runs before any job starts, the rest a batch a scheduler turn: a 10k-run sweep does
+    not make 10k folders before its first job."""
+    from gitexp.record import model as record
+    from gitexp.run import launch as launches
+    from gitexp.run.launch import LaunchOptions, launch
+
+    git = open_repo(repo.path)
+    count = launches.RESERVE_AT_ONCE + 40
+    repo.write("s.yml", f"CMD: 'true'\nHPARAMS:\n  i: {list(range(count))}\n")
+    reserved_when_queued = []
+
+    def on_queued(runs):
+        reserved_when_queued.extend(run for run in runs if record.RunFiles.for_run(git.gitexp_dir, run).run_json.exists())
+        assert len(runs) == count
+
+    result = launch(git, repo.path / "s.yml", LaunchOptions(jobs=2), on_queued=on_queued)
+    assert result.ok
+    assert len(reserved_when_queued) == launches.RESERVE_AT_ONCE
+    assert all(json.loads(repo.show(f"{ref}:.gitexp/run.json"))["status"] == "completed" for ref in repo.refs())

@@ -8,6 +8,7 @@ the slots and each run's ref moves forward as it starts, makes progress and ends
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -40,6 +41,7 @@ DEFAULT_LIVE_INTERVAL = 30.0
 MIN_LIVE_INTERVAL = 0.1  # a live commit costs a git write: 0 would write every scheduler turn
 RECHECK_SECONDS = 0.5  # jobs started within this of a workspace check reuse its answer
 FRESH_SNAPSHOT_SECONDS = 2.0  # a first job starting this soon after the snapshot skips the re-check
+RESERVE_AT_ONCE = 64  # run folders reserved before the first job starts; the rest this many a scheduler turn
 
 
 @dataclass
@@ -204,6 +206,7 @@ class _Launch:
         self.extra_info: dict[RunRef, dict[str, Any]] = {}  # run.json fields a search adds (trial, search)
         self.extra_env: dict[str, str] = {}  # environment a search adds to every run (faster metric flushes)
         self.folders: dict[RunRef, FolderWatch] = {}
+        self._unreserved: collections.deque[tuple[RunRef, bytes]] = collections.deque()
 
     # -- queueing ---------------------------------------------------------------
     def queue(self, plan: list[tuple[Any, tuple[RunRef, str] | None]],
@@ -222,7 +225,8 @@ class _Launch:
                     runs.append(run)
             try:
                 self.writer.seed(store.write_records(self.git, writes))
-                self._reserve_folders(writes)
+                self._unreserved.extend((write.run, write.files[record.RUN_JSON]) for write in writes)
+                self._reserve_folders(RESERVE_AT_ONCE)
                 return runs
             except RefConflictError:
                 self.specs.clear()
@@ -231,15 +235,22 @@ class _Launch:
                 continue
         raise RefConflictError("could not reserve run names: other launches keep taking them; try again")
 
-    def _reserve_folders(self, writes: list[store.RecordWrite]) -> None:
-        """Give each new run its live `run.json` now, while there is room: on a disk that fills
-        later, its states are then rewritten in place (`write_json_atomic`), so the folder still
-        holds the final state for the next command to commit. A folder a run had before keeps
-        its file (it is the earlier attempt's until this one starts)."""
-        for write in writes:
-            files = record.RunFiles.for_run(self.git.gitexp_dir, write.run)
+    def _reserve_folders(self, count: int) -> None:
+        """Give the next `count` queued runs their live `run.json` (the queued record's bytes)
+        while there is room: on a disk that fills later, their states are then rewritten in place
+        (`write_bytes_atomic`), so the folder still holds the final state for the next command
+        to commit. The first RESERVE_AT_ONCE are done before any job starts, the rest as many a
+        scheduler turn (`tick`): a 10k-run sweep starts its first job without making 10k
+        folders first. A run that started or was cancelled meanwhile has its own file; a folder
+        a run had before keeps its file (it is the earlier attempt's until this one starts)."""
+        while count > 0 and self._unreserved:
+            run, run_json = self._unreserved.popleft()
+            count -= 1
+            if self.infos.get(run, {}).get("status") != "queued":
+                continue
+            files = record.RunFiles.for_run(self.git.gitexp_dir, run)
             if not files.run_json.exists():  # no room already: the states go to git once it frees
-                recorder.keep_in_folder(files, write.files[record.RUN_JSON])  # the queued record's own bytes
+                recorder.keep_in_folder(files, run_json)
 
     def adopt(self, spec, run: RunRef, old: str | None) -> None:
         """Take on a run that starts at once (a search trial, asked for when a slot freed): no
@@ -401,6 +412,7 @@ class _Launch:
         self.outcomes[run] = RunOutcome(run, "cancelled")
 
     def tick(self, running: list[tuple[Task, Placement, Process]]) -> None:
+        self._reserve_folders(RESERVE_AT_ONCE)
         now = time.monotonic()
         for task, _, _ in running:
             run = task.key
