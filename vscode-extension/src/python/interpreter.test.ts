@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert'
 import { installedExtensions, Uri } from '../test/vscodeMock'
-import { selectedPythonBin } from './interpreter'
+import { selectedPythonBin, selectedPythonBinWithin } from './interpreter'
 
 /** ms-python.python's environments API answering `active`, resolving with `resolve`. */
 const installPython = (active: string, resolve: (path: string) => string | undefined) => {
@@ -36,5 +36,30 @@ describe('selectedPythonBin', () => {
   it('takes an absolute path the extension cannot resolve as it is', async () => {
     installPython('/opt/py/bin/python3', () => undefined)
     assert.equal(await selectedPythonBin(), '/opt/py/bin')
+  })
+
+  it('gives up waiting for an extension that does not answer, and still hands over the late answer', async () => {
+    let activated: (api: unknown) => void = () => undefined
+    const environments = {
+      getActiveEnvironmentPath: () => ({ id: '/late/bin/python', path: '/late/bin/python' }),
+      resolveEnvironment: async () => undefined
+    }
+    installedExtensions['ms-python.python'] = {
+      isActive: false,
+      exports: undefined,
+      activate: () => new Promise(resolve => (activated = resolve))
+    }
+    const started = Date.now()
+    const answer = await selectedPythonBinWithin(undefined, 50)
+    assert.equal(answer.answered, false)
+    assert.ok(Date.now() - started < 1000)
+    activated({ environments })
+    assert.equal(await answer.late, '/late/bin')
+  })
+
+  it('answers at once when the extension does', async () => {
+    installPython('/p/.venv', () => '/p/.venv/bin/python')
+    assert.deepEqual({ ...(await selectedPythonBinWithin(undefined, 5000)), late: undefined },
+      { answered: true, bin: '/p/.venv/bin', late: undefined })
   })
 })

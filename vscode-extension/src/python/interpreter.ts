@@ -58,3 +58,26 @@ export const selectedPythonBin = async (resource?: Uri): Promise<string | undefi
     return undefined
   }
 }
+
+/** How long a server start waits for the Python extension's interpreter before starting without it. */
+export const PYTHON_ANSWER_MS = 10_000
+
+export interface BoundedAnswer {
+  answered: boolean  // within the time: `bin` is the answer (undefined: no folder)
+  bin?: string
+  late: Promise<string | undefined>  // the answer itself, whenever it comes
+}
+
+/**
+ * `selectedPythonBin`, waited for at most `ms`: a Python extension that does not answer (a
+ * huge workspace still being scanned, a broken install) must not keep gitexp's servers from
+ * starting. They start without its interpreter; `late` says when the answer came after all.
+ */
+export const selectedPythonBinWithin = async (resource: Uri | undefined, ms: number): Promise<BoundedAnswer> => {
+  const late = selectedPythonBin(resource)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<'timed out'>(resolve => (timer = setTimeout(() => resolve('timed out'), ms)))
+  const first = await Promise.race([late.then(bin => ({ bin })), timedOut])
+  clearTimeout(timer)
+  return first === 'timed out' ? { answered: false, late } : { answered: true, bin: first.bin, late }
+}

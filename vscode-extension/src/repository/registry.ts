@@ -1,6 +1,6 @@
 import { EventEmitter, type Event, type LogOutputChannel, Uri, commands, window, workspace } from 'vscode'
 import { GitexpClient } from '../languageClient/client'
-import { onDidChangePython, pythonIsActive, selectedPythonBin } from '../python/interpreter'
+import { PYTHON_ANSWER_MS, onDidChangePython, pythonIsActive, selectedPythonBin, selectedPythonBinWithin } from '../python/interpreter'
 import { Disposable } from '../util/disposable'
 import { collectRepoRoots, rootForPath } from './roots'
 
@@ -124,9 +124,15 @@ export class Repositories extends Disposable {
       if (!this.clients.has(root)) {
         const pythonBin = this.whenPythonMayBeAsked().then(async () => {
           const asked = Date.now()
-          const bin = await selectedPythonBin(Uri.file(root))
-          this.output.info(`gitexp: the Python extension's interpreter for ${root}: ${bin ?? 'none'} (answered in ${Date.now() - asked} ms)`)
-          return bin
+          const answer = await selectedPythonBinWithin(Uri.file(root), PYTHON_ANSWER_MS)
+          if (!answer.answered) {
+            this.output.warn(`gitexp: the Python extension gave no interpreter in ${PYTHON_ANSWER_MS / 1000} s; ` +
+              'starting without it (it restarts the server from there once it answers)')
+            void answer.late.then(() => this.pythonChanged())
+            return undefined
+          }
+          this.output.info(`gitexp: the Python extension's interpreter for ${root}: ${answer.bin ?? 'none'} (answered in ${Date.now() - asked} ms)`)
+          return answer.bin
         })
         const client = new GitexpClient({ root, output: this.output, pythonBin, ...this.settings })
         client.onDidChangeState(state => {
