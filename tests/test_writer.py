@@ -221,3 +221,35 @@ def test_a_big_sweep_starts_before_every_run_folder_is_made_and_each_gets_one_be
     assert result.ok
     assert len(reserved_when_queued) == launches.RESERVE_AT_ONCE
     assert all(json.loads(repo.show(f"{ref}:.gitexp/run.json"))["status"] == "completed" for ref in repo.refs())
+
+
+def test_progress_lines_count_the_runs_by_status_as_they_change(tmp_path):
+    """Each end's line says how many runs are done, running, failed: counted as states change
+    (a sweep of 10k short jobs would otherwise count every run at every end)."""
+    import io
+
+    from rich.console import Console
+
+    from gitexp.run.progress import Progress
+
+    out = io.StringIO()
+    progress = Progress(tmp_path, Console(file=out), live=False)
+    a, b, c, late = (RunRef("sw", name) for name in ("a", "b", "c", "late"))
+    progress.queued([a, b, c])
+
+    class Slot:
+        slot, reason = "cpu0", "cpu slot"
+
+    progress.started(a, Slot(), 0)
+    progress.started(b, Slot(), 0)
+    assert progress.counts() == {"queued": 1, "running": 2}
+    progress.finished(a, "completed", 0, 1.0, {})
+    progress.finished(b, "failed", 1, 1.0, {})
+    progress.started(late, Slot(), 0)  # a search trial: never announced as queued
+    assert progress.counts() == {"queued": 1, "running": 1, "completed": 1, "failed": 1}
+    progress.finished(late, "completed", 0, 1.0, {})
+    progress.finished(c, "cancelled", None, None, {})
+    assert progress.counts() == {"completed": 2, "failed": 1, "cancelled": 1}
+    lines = out.getvalue().splitlines()
+    assert lines[-1].endswith("[4/4 done, 1 failed, 1 cancelled]"), lines
+    assert "[1/3 done, 1 running]" in lines[2]

@@ -22,6 +22,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -87,36 +88,42 @@ def runs_root(gitexp_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class RunFiles:
-    """Where one run's live files live on this machine."""
+    """Where one run's live files live on this machine (each path made once: a sweep of short
+    jobs asks for them several times a job)."""
 
     dir: Path  # LOGDIR / GITEXP_RUN_DIR
 
     @classmethod
     def for_run(cls, gitexp_dir: Path, run: RunRef) -> "RunFiles":
-        return cls(runs_root(gitexp_dir) / run.sweep / run.name)
+        return _run_files(cls, gitexp_dir, run)
 
-    @property
+    @cached_property
     def meta(self) -> Path:
         return self.dir / RECORD_DIR
 
-    @property
+    @cached_property
     def run_json(self) -> Path:
         return self.meta / RUN_JSON
 
-    @property
+    @cached_property
     def series(self) -> Path:
         return self.meta / SERIES_JSONL
 
-    @property
+    @cached_property
     def summary_overrides(self) -> Path:
         return self.meta / SUMMARY_OVERRIDES
 
-    @property
+    @cached_property
     def output(self) -> Path:
         return self.meta / OUTPUT_LOG
 
     def create(self) -> None:
         self.meta.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=4096)
+def _run_files(cls: type[RunFiles], gitexp_dir: Path, run: RunRef) -> RunFiles:
+    return cls(runs_root(gitexp_dir) / run.sweep / run.name)
 
 
 def clean_number(value: Any) -> Any:

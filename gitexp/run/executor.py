@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from gitexp.record.output import CappedOutput
 
@@ -77,6 +77,7 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
 
 
 RECENT_SECONDS = 1.0  # a job shorter than this can only have descendants with pids allocated after its own
+FEW_PIDS = 64  # at most this many pids allocated since a short job started: try each, without listing /proc
 
 
 def marked_processes(mark: str, after: int | None = None) -> list[int]:
@@ -88,20 +89,24 @@ def marked_processes(mark: str, after: int | None = None) -> list[int]:
     instead of every process's environment (the whole scan was the largest cost of a short job)."""
     wanted = f"{ENV_JOB}={mark}".encode()
     pids: list[int] = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return pids
     last = _last_pid() if after is not None else None
-    for name in names:
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        if last is not None and not _allocated_between(int(name), after, last):
+    if after is not None and last is not None and 0 <= last - after <= FEW_PIDS:
+        candidates: Iterable[int] = range(after + 1, last + 1)  # no /proc listing for a few new pids
+    else:
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return pids
+        candidates = (int(name) for name in names if name.isdigit())
+        if last is not None:
+            candidates = (pid for pid in candidates if _allocated_between(pid, after, last))
+    for pid in candidates:
+        if pid == os.getpid():
             continue
         try:
-            with open(f"/proc/{name}/environ", "rb") as handle:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
                 if wanted in handle.read().split(b"\0"):
-                    pids.append(int(name))
+                    pids.append(pid)
         except OSError:  # gone, or not ours
             continue
     return pids

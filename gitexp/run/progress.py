@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class Progress:
         self.gitexp_dir = gitexp_dir
         self.console = console
         self.rows: dict[RunRef, _Row] = {}
+        self._counts: Counter[str] = Counter()  # runs per status, kept as they change: a line per end stays O(1)
         self.live_mode = console.is_terminal if live is None else live
         self._live: Any = None  # rich.live.Live in a terminal (imported only there)
         self._metrics_at = 0.0
@@ -47,6 +49,7 @@ class Progress:
     # -- hooks ---------------------------------------------------------------------------
     def queued(self, runs: list[RunRef]) -> None:
         self.rows = {run: _Row(run) for run in runs}
+        self._counts = Counter({"queued": len(self.rows)})
         if self.live_mode:
             from rich.live import Live
 
@@ -55,22 +58,35 @@ class Progress:
             self._live.start()
 
     def started(self, run: RunRef, placement: Any, attempt: int) -> None:
-        row = self.rows.setdefault(run, _Row(run))
-        row.status, row.slot, row.started, row.duration = "running", placement.slot, time.time(), None
+        row = self._row(run)
+        self._status(row, "running")
+        row.slot, row.started, row.duration = placement.slot, time.time(), None
         if not self.live_mode:
             again = f" (attempt {attempt + 1})" if attempt else ""
             self._line(f"{run.name} started on {placement.slot}{again}: {placement.reason}")
 
     def finished(self, run: RunRef, status: str, exit_code: int | None, duration: float | None,
                  metrics: dict[str, Any]) -> None:
-        row = self.rows.setdefault(run, _Row(run))
-        row.status, row.duration, row.ended_at = status, duration, time.time()
+        row = self._row(run)
+        self._status(row, status)
+        row.duration, row.ended_at = duration, time.time()
         row.metrics = metrics or row.metrics
         if not self.live_mode:
             took = f" in {duration:.1f}s" if duration is not None else ""
             code = f" (exit {exit_code})" if exit_code not in (None, 0) else ""
             shown = "  " + _metrics_text(metrics) if metrics else ""
             self._line(f"{run.name} {status}{took}{code}{shown}  [{self.summary()}]")
+
+    def _row(self, run: RunRef) -> _Row:
+        if run not in self.rows:
+            self.rows[run] = _Row(run)
+            self._counts["queued"] += 1
+        return self.rows[run]
+
+    def _status(self, row: _Row, status: str) -> None:
+        self._counts[row.status] -= 1
+        self._counts[status] += 1
+        row.status = status
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -101,10 +117,7 @@ class Progress:
 
     # -- rendering -----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            counts[row.status] = counts.get(row.status, 0) + 1
-        return counts
+        return {status: n for status, n in self._counts.items() if n > 0}
 
     def summary(self) -> str:
         counts = self.counts()
