@@ -22,8 +22,8 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from datetime import datetime, timezone
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 

@@ -145,7 +145,10 @@ grep -E 'refs/experiments| runs$' "$work/fixture.log"
 # to the environment gitexp is installed in) and whose `gitexp` notes each call in
 # gitexp-calls, so the test knows which one the editor ran. The Python extension says which
 # is selected: the stand-in (python-standin/, the same public API shape) or the real one.
-gitexp_python=$(head -1 "$(command -v gitexp)" | sed 's/^#!//')
+gitexp_python=$(head -1 "$(command -v gitexp)" | sed -n 's/^#!//p')  # a pip console script names it
+if ! "$gitexp_python" -c 'import gitexp' 2>/dev/null; then  # a pyenv shim (#!/usr/bin/env bash): ask python3
+  gitexp_python=$(python3 -c 'import gitexp, sys; print(sys.executable)')
+fi
 site=$("$gitexp_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 : > "$work/pythons"
 for env in envA envB; do
