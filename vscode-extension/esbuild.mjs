@@ -25,7 +25,9 @@ const builds = [
     outfile: `dist/webview/${name}.js`,
     platform: 'browser',
     format: 'iife',
-    target: 'es2020'
+    target: 'es2020',
+    // AG Grid's ValidationModule is registered in development builds only
+    define: { 'process.env.NODE_ENV': JSON.stringify(production ? 'production' : 'development') }
   }))
 ]
 

@@ -9,7 +9,8 @@
 #         (playwright-core drives Debian's chromium, it downloads no browser)
 #   pip:  with no `gitexp` on PATH, this checkout into $GITEXP_E2E_HOME/gitexp-venv (never
 #         into the machine's own Python)
-# then builds the .vsix, installs it into code-server, makes a fixture repository with
+# then checks the table webview alone in Chromium (table-webview.mjs, a development build),
+# builds the .vsix, installs it into code-server, makes a fixture repository with
 # recorded runs (fixture.sh: real `gitexp run`, plus 2,000 generated records), and runs
 # test.mjs against it. Screenshots land in e2e/screenshots/. Bounded: every wait has a timeout.
 # On exit it ends every process it started (code-server's process group, and anything still
@@ -85,6 +86,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+step "the table webview alone, development build (AG Grid's ValidationModule on)"
+node esbuild.mjs >/dev/null
+node "$here/table-webview.mjs" "$ext/dist"
 step "npm run package"
 npm run --silent package >/dev/null
 if ! command -v gitexp >/dev/null; then  # into a venv of its own, never the machine's Python

@@ -1,6 +1,9 @@
 /** Messages between the experiments table webview and the extension (both directions). */
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
 
+/** The element of the table's HTML that carries its first messages (see panel.ts). */
+export const FIRST_MESSAGES_ID = 'first-messages'
+
 export interface SavedState {
   /** AG Grid's column state: order, width, visibility, pinning, sort */
   columns: unknown[]

@@ -5,11 +5,29 @@ import type { Scalar, TableResult } from '../languageClient/protocol'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
 import { nonce, webviewHtml } from '../vscode/webview'
-import type { SavedState, TableToView, ViewToTable } from './messages'
+import { FIRST_MESSAGES_ID, type SavedState, type TableToView, type ViewToTable } from './messages'
 
 /** The first page is small so rows paint at once; the rest stream in behind it. */
 export const FIRST_PAGE = 200
 export const PAGE = 2500
+/**
+ * How long the page's HTML waits for the first page to come with it. The editor takes longer
+ * than this to make a webview's frame (about 0.5 s in code-server), so a server that answers
+ * within it (a reopened table) costs the page nothing; a slower one (the first index build)
+ * does not hold the page back, which then asks for its rows when it is ready.
+ */
+export const FIRST_PAGE_IN_HTML_MS = 250
+
+/** What `promise` gives within `ms`; undefined if it takes longer or fails. */
+const within = async <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<undefined>(resolve => (timer = setTimeout(() => resolve(undefined), ms)))
+  try {
+    return await Promise.race([promise.catch(() => undefined), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 export type ActionHandler = (client: GitexpClient, action: string, runs: string[]) => Promise<void> | void
 
@@ -70,6 +88,8 @@ class TablePanel extends Disposable {
   private generation = 0
   private listening: { dispose(): void } | undefined
   private prefetched: Promise<TableResult> | undefined
+  /** The first page the page's HTML carried: the view has it, `load` goes on from there. */
+  private inHtml: TableResult | undefined
 
   constructor(
     public readonly panel: WebviewPanel,
@@ -99,6 +119,7 @@ class TablePanel extends Disposable {
     }
     this.client = client
     this.prefetched = undefined
+    this.inHtml = undefined
     this.listen()
     void this.load()
   }
@@ -111,15 +132,42 @@ class TablePanel extends Disposable {
     void this.panel.webview.postMessage(message)
   }
 
+  /**
+   * The page's HTML, with the table's first messages in it when the prefetched first page
+   * comes within FIRST_PAGE_IN_HTML_MS (the view then makes its grid with them at once).
+   */
+  public async html(page: (first: TableToView[] | undefined) => string): Promise<string> {
+    const prefetched = this.prefetched
+    const first = prefetched && (await within(prefetched, FIRST_PAGE_IN_HTML_MS))
+    if (!first || prefetched !== this.prefetched) {
+      return page(undefined)
+    }
+    this.prefetched = undefined
+    this.inHtml = first
+    return page(this.firstMessages(first))
+  }
+
+  /** A (re)load's first messages: the columns and saved layout, then the first rows. */
+  private firstMessages(result: TableResult): TableToView[] {
+    return [
+      { type: 'reset', total: result.total, columns: result.columns, state: this.memento.get<SavedState>(this.stateKey), where: this.where },
+      // its own message: in the 'reset' with the columns, the first rows painted later (AG Grid
+      // lays the new columns out first; 524 against 343 ms in bench/bench_webview.mjs)
+      { type: 'rows', rows: result.rows, columns: result.columns, total: result.total }
+    ]
+  }
+
   /** (Re)load every row: a small first page, then the rest in big pages. */
   public async load(): Promise<void> {
     const generation = ++this.generation
     const where = this.where || undefined
     const prefetched = where === undefined ? this.prefetched : undefined
+    const inHtml = where === undefined ? this.inHtml : undefined
     this.prefetched = undefined
+    this.inHtml = undefined
     let result: TableResult
     try {
-      result = await (prefetched ?? this.client.table({ where, offset: 0, limit: FIRST_PAGE }))
+      result = inHtml ?? (await (prefetched ?? this.client.table({ where, offset: 0, limit: FIRST_PAGE })))
     } catch (error) {
       this.post({ type: 'message', text: errorMessage(error), error: true })
       return
@@ -127,16 +175,9 @@ class TablePanel extends Disposable {
     if (generation !== this.generation) {
       return
     }
-    this.post({
-      type: 'reset',
-      total: result.total,
-      columns: result.columns,
-      state: this.memento.get<SavedState>(this.stateKey),
-      where: this.where
-    })
-    // its own message: in the 'reset' with the columns, the first rows painted later (AG Grid
-    // lays the new columns out first; 524 against 343 ms in bench/bench_webview.mjs)
-    this.post({ type: 'rows', rows: result.rows, columns: result.columns, total: result.total })
+    if (!inHtml) {
+      this.firstMessages(result).forEach(message => this.post(message))
+    }
     for (let offset = result.rows.length; offset < result.total && generation === this.generation; ) {
       const page = await this.client.table({ where, offset, limit: PAGE })
       if (generation !== this.generation || page.rows.length === 0) {
@@ -274,14 +315,23 @@ export class ExperimentsPanels extends Disposable {
       this.panels.delete(client.root)
       table.dispose()
     })
-    const scriptNonce = nonce()
-    panel.webview.html = webviewHtml({
-      title: 'gitexp experiments',
-      cspSource: panel.webview.cspSource,
-      style: STYLE,
-      body: BODY,
-      script: { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'experiments.js')).toString(), nonce: scriptNonce }
-    })
+    const script = { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'experiments.js')).toString(), nonce: nonce() }
+    void table
+      .html(first =>
+        webviewHtml({
+          title: 'gitexp experiments',
+          cspSource: panel.webview.cspSource,
+          style: STYLE,
+          body: BODY,
+          script,
+          data: first && { id: FIRST_MESSAGES_ID, value: first }
+        })
+      )
+      .then(html => {
+        if (this.panels.get(client.root) === table) {
+          panel.webview.html = html
+        }
+      })
   }
 
   /** Open tables follow their repository's current client (after a restart). */

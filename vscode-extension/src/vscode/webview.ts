@@ -4,8 +4,15 @@ import { randomBytes } from 'crypto'
 export const nonce = (): string => randomBytes(16).toString('base64')
 
 /**
+ * JSON for a `<script type="application/json">` element: no `<` is left in it, so no
+ * string in the data can end the element (`</script>`) or open a comment.
+ */
+export const jsonInHtml = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c')
+
+/**
  * The HTML shell of a gitexp webview: a strict CSP (no network, only our bundled script
  * with its nonce, styles from the extension and inline style attributes set by charts).
+ * `data`: JSON the script reads from the element with that id (the browser runs no JSON).
  */
 export const webviewHtml = (options: {
   title: string
@@ -13,8 +20,9 @@ export const webviewHtml = (options: {
   body: string
   script?: { src: string; nonce: string }
   style?: string
+  data?: { id: string; value: unknown }
 }): string => {
-  const { title, cspSource, body, script, style } = options
+  const { title, cspSource, body, script, style, data } = options
   const scriptSrc = script ? `'nonce-${script.nonce}'` : "'none'"
   return `<!DOCTYPE html>
 <html lang="en">
@@ -35,6 +43,7 @@ ${style ?? ''}
 </head>
 <body>
 ${body}
+${data ? `<script type="application/json" id="${data.id}">${jsonInHtml(data.value)}</script>` : ''}
 ${script ? `<script nonce="${script.nonce}" src="${script.src}"></script>` : ''}
 </body>
 </html>`

@@ -6,21 +6,50 @@
  * this script only renders and reports what the user asks for.
  */
 import {
-  AllCommunityModule,
+  CellStyleModule,
+  ClientSideRowModelApiModule,
+  ClientSideRowModelModule,
   type ColDef,
   type ColGroupDef,
+  ColumnApiModule,
   type ColumnState,
+  CsvExportModule,
+  ExternalFilterModule,
   type GridApi,
   ModuleRegistry,
+  NumberFilterModule,
+  QuickFilterModule,
+  RenderApiModule,
+  RowApiModule,
+  RowSelectionModule,
+  TextFilterModule,
+  TooltipModule,
+  ValidationModule,
   createGrid,
   themeQuartz
 } from 'ag-grid-community'
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
 import { columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
 import { type GridRow, arrange, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
-import type { TableToView, ViewToTable } from '../experiments/messages'
+import { FIRST_MESSAGES_ID, type TableToView, type ViewToTable } from '../experiments/messages'
 
-ModuleRegistry.registerModules([AllCommunityModule])
+ModuleRegistry.registerModules([
+  ClientSideRowModelModule,
+  ClientSideRowModelApiModule,
+  RowApiModule,
+  RenderApiModule,
+  ColumnApiModule,
+  RowSelectionModule,
+  TextFilterModule,
+  NumberFilterModule,
+  QuickFilterModule,
+  ExternalFilterModule,
+  TooltipModule,
+  CellStyleModule,
+  CsvExportModule,
+  // its messages name a missing module or a wrong option; development builds only (esbuild.mjs)
+  ...(process.env.NODE_ENV === 'production' ? [] : [ValidationModule])
+])
 
 const scriptStart = performance.now()
 let lastInput: number | undefined
@@ -131,7 +160,9 @@ const buildColumns = (columns: TableColumn[]): (ColDef<GridRow> | ColGroupDef<Gr
       width: 44,
       pinned: 'left',
       valueGetter: params => (params.data?.row?.tags.star ? 1 : 0),
-      cellRenderer: (params: { value: number }) => (params.value ? '★' : '☆'),
+      // a formatted value and a class, no cell renderer: each renderer is a component AG Grid
+      // builds per cell, again for every row a sort or filter brings on screen
+      valueFormatter: params => (params.value ? '★' : '☆'),
       cellClass: 'star',
       filter: 'agNumberColumnFilter',
       onCellClicked: params => {
@@ -146,8 +177,9 @@ const buildColumns = (columns: TableColumn[]): (ColDef<GridRow> | ColGroupDef<Gr
     dataColumn('status', 'status', false, {
       width: 120,
       filterParams: { filterOptions: ['equals', 'notEqual', 'contains'], maxNumConditions: 4, debounceMs: FILTER_DEBOUNCE_MS },
-      cellRenderer: (params: { value: string }) =>
-        params.value ? `<span class="status ${params.value}">${STATUS_ICON[params.value] ?? ''} ${params.value}</span>` : ''
+      valueFormatter: params => (typeof params.value === 'string' ? `${STATUS_ICON[params.value] ?? ''} ${params.value}` : ''),
+      useValueFormatterForExport: false,
+      cellClass: params => (typeof params.value === 'string' ? ['status', params.value] : 'status')
     }),
     dataColumn('created', 'created', false, {
       width: 170,
@@ -172,19 +204,30 @@ const buildColumns = (columns: TableColumn[]): (ColDef<GridRow> | ColGroupDef<Gr
   ]
 }
 
+/**
+ * The table's first messages, when the extension had them before it wrote this page (the
+ * server answered while the editor made the frame): in the HTML, so the grid is made with its
+ * columns and replays them at once. Without them the grid starts empty, says `ready`, and is
+ * laid out again when its columns come.
+ */
+const firstMessages = ((): TableToView[] => {
+  const text = document.getElementById(FIRST_MESSAGES_ID)?.textContent
+  return text ? (JSON.parse(text) as TableToView[]) : []
+})()
+const firstColumns = firstMessages.find(message => message.type === 'reset')?.columns ?? []
+
 const counts = { total: 0, loaded: 0 }
 /** Every run in the grid, by id (the group headers are computed from these). */
 let known = new Map<string, TableRow>()
-let tableColumns: TableColumn[] = []
-let columnsKey = ''
+let tableColumns: TableColumn[] = firstColumns
+let columnsKey = JSON.stringify(firstColumns)
 let brushed: Set<string> | undefined
 let restoring = false
 let reselect = new Set<string>()
 
-// (Made only when the first rows come, with their columns, it took as long in all.)
 const api: GridApi<GridRow> = createGrid($('grid'), {
   theme,
-  columnDefs: buildColumns([]),
+  columnDefs: buildColumns(firstColumns),
   rowData: [],
   getRowId: params => params.data.id,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },
@@ -261,6 +304,8 @@ const api: GridApi<GridRow> = createGrid($('grid'), {
   },
   onFirstDataRendered: () => {
     document.body.dataset.firstRowsMs = String(Math.round(performance.now() - scriptStart))
+    // and when the frame after them was painted, by the clock of the machine (ms since the epoch)
+    requestAnimationFrame(() => setTimeout(() => (document.body.dataset.firstRowsPaintedAt = String(performance.timeOrigin + performance.now()))))
   },
   onSortChanged: () => {
     saveState()
@@ -473,8 +518,7 @@ const tag = (): void => {
 $('tag').addEventListener('keydown', event => event.key === 'Enter' && tag())
 $('tag-button').addEventListener('click', tag)
 
-window.addEventListener('message', (event: MessageEvent<TableToView>) => {
-  const message = event.data
+function receive(message: TableToView): void {
   switch (message.type) {
     case 'reset': {
       reselect = new Set(selectedRuns())
@@ -525,7 +569,10 @@ window.addEventListener('message', (event: MessageEvent<TableToView>) => {
       say(message.text, message.error)
       break
   }
-})
+}
+
+window.addEventListener('message', (event: MessageEvent<TableToView>) => receive(event.data))
+firstMessages.forEach(receive)
 
 // For the benchmark: when this frame started to load (ms since the epoch), and how long it
 // took to get to this script (its download and compile) and to run it
@@ -533,6 +580,7 @@ document.body.dataset.loaded = JSON.stringify({
   at: performance.timeOrigin,
   fetched: performance.getEntriesByType('resource').find(entry => entry.name.endsWith('.js'))?.toJSON(),
   script: scriptStart,
-  done: performance.now()
+  done: performance.now(),
+  firstMessagesInHtml: firstMessages.length
 })
 post({ type: 'ready' })
