@@ -1,6 +1,8 @@
 // The extension's two heavy webviews alone, in headless Chromium (no editor): the plots
 // dashboard's first draw and redraws of 100 runs x 1,000 points, and the experiments table's
-// first rows, sort and filter at 10,000 runs. The page is the real bundle (dist/webview/*.js)
+// first rows, sort and filter at 10,000 runs, and its page's start to the first rows painted
+// (the first page in the HTML, as a reopened table gets it, or posted when the page says
+// ready, as a first open does). The page is the real bundle (dist/webview/*.js)
 // in the panel's own HTML; messages arrive as VS Code delivers them (the extension host's
 // JSON, parsed in the page, then posted to the webview's window). Prints medians; no
 // pass/fail (the goals are in bench/benchmarks.md).
@@ -49,16 +51,29 @@ const panelPart = (file, name) => {
 }
 
 const made = []  // the pages' folders, removed at the end
-const page = (dist, script, file) => {
+/**
+ * A page as the panel writes it. `first`: the table's first messages, in the HTML (as panel.ts
+ * writes a reopened table's page) or, with `posted`, delivered when the page says `ready` (as
+ * for a first open, the server still answering; a bundle that reads no first messages from its
+ * HTML gets them so too).
+ */
+const page = (dist, script, file, { first, posted = false } = {}) => {
   const dir = mkdtempSync(join(tmpdir(), 'gitexp-webview-bench-'))
   made.push(dir)
   cpSync(join(dist, 'webview', `${script}.js`), join(dir, `${script}.js`))
+  const inHtml = first && !posted ? `<script type="application/json" id="first-messages">${JSON.stringify(first).replace(/</g, '\\u003c')}</script>` : ''
   writeFileSync(join(dir, 'index.html'), `<!DOCTYPE html><html><head><meta charset="UTF-8">
 <style>body { font-family: sans-serif; font-size: 13px; padding: 0 16px 16px; margin: 0; } ${panelPart(file, 'STYLE')}</style></head>
-<body>${panelPart(file, 'BODY')}
+<body>${panelPart(file, 'BODY')}${inHtml}
 <script>
   window.sent = []
-  window.acquireVsCodeApi = () => ({ postMessage: message => window.sent.push(message) })
+  window.first = ${JSON.stringify(first ? JSON.stringify(first) : null)}
+  window.acquireVsCodeApi = () => ({ postMessage: message => {
+    window.sent.push(message)
+    if (message.type === 'ready' && window.first && !JSON.parse(document.body.dataset.loaded ?? '{}').firstMessagesInHtml) {
+      setTimeout(() => JSON.parse(window.first).forEach(first => window.postMessage(first, '*')))
+    }
+  } })
   /**
    * As a webview gets a message: the extension host sends JSON with typed arrays cut out as
    * binary buffers (VS Code's serializeWebviewMessage); the editor parses the JSON, puts a
@@ -236,6 +251,28 @@ const benchTable = async (browser, url, rows, profileTo, profileFirstTo, rowsInR
   return { loaded, firstRows, allRows, results, inDom }
 }
 
+/**
+ * A table page's start to its first rows painted (the frame after them), nothing measured by
+ * the webview's own clock: with the first messages in the HTML (a reopened table) or posted
+ * on `ready` (a first open).
+ */
+const benchTableStart = async (browser, dir, rows, posted) => {
+  const first = [
+    { type: 'reset', total: rows.length, columns: tableColumns, where: '' },
+    { type: 'rows', rows: rows.slice(0, 200), columns: tableColumns, total: rows.length }
+  ]
+  const tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
+  await tab.goto(page(dir, 'experiments', 'experiments/panel.ts', { first, posted }))
+  const painted = await tab.evaluate(() => new Promise(resolve => {
+    const poll = () => document.querySelector('#grid .ag-row[row-index="0"] .ag-cell[col-id="run"]')
+      ? requestAnimationFrame(() => setTimeout(() => resolve(performance.now())))
+      : requestAnimationFrame(poll)
+    poll()
+  }))
+  await tab.close()
+  return painted
+}
+
 // --- main --------------------------------------------------------------------------------
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -245,13 +282,16 @@ console.log(`load average before: ${loadavg().map(n => n.toFixed(2)).join(' ')}`
 try {
   const messages = { points: plotMessage('points'), packed: plotMessage('packed') }
   const rows = tableRows(10_000)
-  const figures = dists.map(() => ({ plot: [], table: [] }))
+  const figures = dists.map(() => ({ plot: [], table: [], start: [] }))
   for (let round = 0; round < rounds; round++) {
     for (const [index, { dir, format, rowsInReset }] of dists.entries()) {
       if (only !== 'table') figures[index].plot.push(await benchPlot(browser, page(dir, 'plot', 'plot/panel.ts'), messages[format]))
       const profileTo = round === rounds - 1 && index === 0 ? profileSort : undefined
       const firstTo = round === rounds - 1 && index === 0 ? profileFirst : undefined
-      if (only !== 'plot') figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo, rowsInReset))
+      if (only !== 'plot') {
+        figures[index].table.push(await benchTable(browser, page(dir, 'experiments', 'experiments/panel.ts'), rows, profileTo, firstTo, rowsInReset))
+        figures[index].start.push({ posted: await benchTableStart(browser, dir, rows, true), inHtml: await benchTableStart(browser, dir, rows, false) })
+      }
     }
   }
   if (profile) {
@@ -270,7 +310,7 @@ try {
     console.log(`plot message as ${format}: ${(text.length / 1e6).toFixed(2)} MB of JSON and ${buffers.length} buffers (100 runs x 1,000 points)`)
   }
   for (const [index, { dir, format }] of dists.entries()) {
-    const { plot, table } = figures[index]
+    const { plot, table, start } = figures[index]
     console.log(`\n== ${dir} (curves as ${format})`)
     if (plot.length) {
       const ms = (post, field) => median(plot.map(draws => draws[post][field])).toFixed(0)
@@ -281,6 +321,8 @@ try {
       if (table[0].loaded.done !== undefined) {
         console.log(`table page load -> script ran ${median(table.map(t => t.loaded.script)).toFixed(0)} ms, -> script done (grid made) ${median(table.map(t => t.loaded.done)).toFixed(0)} ms`)
       }
+      const starts = mode => start.map(figure => figure[mode])
+      console.log(`table page start -> first rows painted, median of ${start.length}: first page in the HTML ${median(starts('inHtml')).toFixed(0)} ms [${starts('inHtml').map(ms => ms.toFixed(0)).join(' ')}], posted on ready ${median(starts('posted')).toFixed(0)} ms [${starts('posted').map(ms => ms.toFixed(0)).join(' ')}]`)
       console.log(`table 10,000 rows, median of ${table.length}: first rows ${median(table.map(t => t.firstRows)).toFixed(0)} ms after the first message; all rows ${median(table.map(t => t.allRows)).toFixed(0)} ms more; ${table[0].inDom} rows in the DOM`)
       for (const [at, { what }] of table[0].results.entries()) {
         const pageMs = table.map(t => t.results[at].page)

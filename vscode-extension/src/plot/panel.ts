@@ -169,7 +169,8 @@ export class PlotPanel extends Disposable {
   private post(data: DashboardData): void {
     void this.panel?.webview.postMessage({ type: 'data', data: toMessage(data) })
     if (this.asked !== undefined) {
-      this.log(`gitexp: plot posted ${Date.now() - this.asked} ms after it was asked for`)
+      const now = Date.now()
+      this.log(`gitexp: plot posted ${now - this.asked} ms after it was asked for (at ${now})`)
     }
   }
 
