@@ -38,6 +38,12 @@ cs_dir=$home/code-server-$CODE_SERVER_VERSION
 cs=$cs_dir/node_modules/code-server
 start=$(date +%s)
 step() { echo "e2e [$(( $(date +%s) - start ))s] $*"; }
+python_setup=${GITEXP_E2E_PYTHON_SETUP:-settings}  # see "Two Python environments" below
+case "$python_setup" in settings|repo-venv) ;; *) echo "e2e: GITEXP_E2E_PYTHON_SETUP is settings or repo-venv, not $python_setup" >&2; exit 2 ;; esac
+if [ "$python_setup" = repo-venv ] && [ -z "${GITEXP_E2E_PYTHON_EXTENSION:-}" ]; then
+  echo "e2e: GITEXP_E2E_PYTHON_SETUP=repo-venv needs the real Python extension (GITEXP_E2E_PYTHON_EXTENSION)" >&2
+  exit 2
+fi
 
 # --- system packages -------------------------------------------------------------------
 apt_packages=(chromium libkrb5-dev libxkbfile-dev libsecret-1-dev g++ make python3 pkg-config git curl)
@@ -163,16 +169,29 @@ if ! "$gitexp_python" -c 'import gitexp' 2>/dev/null; then  # a pyenv shim (#!/u
   gitexp_python=$(python3 -c 'import gitexp, sys; print(sys.executable)')
 fi
 site=$("$gitexp_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+# GITEXP_E2E_PYTHON_SETUP=repo-venv (with the real Python extension): envA is the repository's
+# own .venv, ignored as projects ignore it, and no setting names it: the Python extension's own
+# choice must find it. The default (settings): python.defaultInterpreterPath names envA.
 : > "$work/pythons"
 for env in envA envB; do
-  python3 -m venv --without-pip "$work/$env"
+  if [ "$env" = envA ] && [ "$python_setup" = repo-venv ]; then
+    python3 -m venv --without-pip "$work/repo/.venv"
+    mkdir -p "$work/repo/.git/info" && echo ".venv/" >> "$work/repo/.git/info/exclude"
+    ln -s "$work/repo/.venv" "$work/envA"  # the test's paths stay $work/envA/...
+  else
+    python3 -m venv --without-pip "$work/$env"
+  fi
   env_site=$("$work/$env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "import site; site.addsitedir('$site')" > "$env_site/gitexp-e2e.pth"
-  printf '#!/bin/sh\necho "$*" >> %s/gitexp-calls\nexec %s/bin/python -m gitexp "$@"\n' "$work/$env" "$work/$env" > "$work/$env/bin/gitexp"
+  # (the python beside it: a run records the interpreter by the path the editor named)
+  printf '#!/bin/sh\necho "$*" >> %s/gitexp-calls\nexec "$(dirname "$0")/python" -m gitexp "$@"\n' "$work/$env" > "$work/$env/bin/gitexp"
   chmod +x "$work/$env/bin/gitexp"
   echo "$work/$env/bin/python" >> "$work/pythons"
 done
 export GITEXP_E2E_PYTHONS=$work/pythons GITEXP_E2E_WORK=$work
+# the interpreter a run launched on envA records (the repository's .venv by its own path)
+export GITEXP_E2E_ENV_A_PYTHON=$work/envA/bin/python
+[ "$python_setup" = repo-venv ] && export GITEXP_E2E_ENV_A_PYTHON=$work/repo/.venv/bin/python
 python_extension=${GITEXP_E2E_PYTHON_EXTENSION:-}
 mkdir -p "$work/data/User" "$work/extensions"
 if [ -n "$python_extension" ]; then
@@ -185,15 +204,17 @@ if [ -n "$python_extension" ]; then
   # extensions.json on its next scan); a link spares copying its node_modules.
   ln -s "$python_extension" "$work/extensions/ms-python.python-$python_version"
   export GITEXP_E2E_PYTHON_REAL=1
-  # Its selected interpreter is envA (python.defaultInterpreterPath, as a user or a dev
-  # container sets it); the JS locators (its native one, pet, is a separate download); it does
+  # Its selected interpreter is envA: python.defaultInterpreterPath, as a user or a dev
+  # container sets it, or with repo-venv its own pick of the workspace's .venv; the JS locators (its native one, pet, is a separate download); it does
   # not activate environments in terminals, so a launch terminal's python is only ours. In the
   # remote settings: a remote window (code-server's) ignores machine-scoped settings, such as
   # these, in the user's.
   mkdir -p "$work/data/Machine"
+  default_interpreter=""
+  [ "$python_setup" = settings ] && default_interpreter="\"python.defaultInterpreterPath\": \"$work/envA/bin/python\","
   cat > "$work/data/Machine/settings.json" <<JSON
 {
-  "python.defaultInterpreterPath": "$work/envA/bin/python",
+  $default_interpreter
   "python.locator": "js",
   "python.terminal.activateEnvironment": false,
   "python.experiments.enabled": false,

@@ -518,7 +518,7 @@ try {
     if (!/^run live\.yml/m.test(calls('envA'))) throw new Error(`the launch did not use envA's gitexp: ${calls('envA')}`)
     const ref = execFileSync('git', ['-C', `${WORK}/repo`, 'for-each-ref', '--format=%(refname)', '--count=1', 'refs/experiments/live/'], { encoding: 'utf8' }).trim()
     const info = JSON.parse(execFileSync('git', ['-C', `${WORK}/repo`, 'show', `${ref}:.gitexp/run.json`], { encoding: 'utf8' }))
-    if (info.environment?.executable !== `${WORK}/envA/bin/python`) throw new Error(`the sweep ran on ${info.environment?.executable}`)
+    if (info.environment?.executable !== process.env.GITEXP_E2E_ENV_A_PYTHON) throw new Error(`the sweep ran on ${info.environment?.executable}`)
   })
 
   await check('selecting another interpreter restarts the server from it', async () => {
