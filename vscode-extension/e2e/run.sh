@@ -205,10 +205,10 @@ if [ -n "$python_extension" ]; then
   ln -s "$python_extension" "$work/extensions/ms-python.python-$python_version"
   export GITEXP_E2E_PYTHON_REAL=1
   # Its selected interpreter is envA: python.defaultInterpreterPath, as a user or a dev
-  # container sets it, or with repo-venv its own pick of the workspace's .venv; the JS locators (its native one, pet, is a separate download); it does
-  # not activate environments in terminals, so a launch terminal's python is only ours. In the
-  # remote settings: a remote window (code-server's) ignores machine-scoped settings, such as
-  # these, in the user's.
+  # container sets it, or with repo-venv its own pick of the workspace's .venv. The JS locators
+  # (its native one, pet, is a separate download); it does not activate environments in
+  # terminals, so a launch terminal's python is only ours. In the remote settings: a remote
+  # window (code-server's) ignores machine-scoped settings, such as these, in the user's.
   mkdir -p "$work/data/Machine"
   default_interpreter=""
   [ "$python_setup" = settings ] && default_interpreter="\"python.defaultInterpreterPath\": \"$work/envA/bin/python\","

@@ -59,14 +59,18 @@ page.setDefaultTimeout(TIMEOUT)
 
 const shot = name => page.screenshot({ path: join(shots, `${name}.png`) })
 
-// What our webviews' scripts logged as errors (an uncaught exception, AG Grid naming a module
-// or an option it lacks): the last check fails on any of them.
+// What our webviews' scripts threw or logged as errors (AG Grid naming a module or an option
+// it lacks): the last check fails on any of them. (The editor's own are not ours to judge.)
 const webviewErrors = []
+const ourScript = /dist(\/|%2F)webview(\/|%2F)/i
 page.on('console', message => {
   const from = message.location()?.url ?? ''
-  if (message.type() === 'error' && (/dist(\/|%2F)webview(\/|%2F)/i.test(from) || /AG Grid/.test(message.text()))) {
+  if (message.type() === 'error' && (ourScript.test(from) || /AG Grid/.test(message.text()))) {
     webviewErrors.push(`${decodeURIComponent(from).split('/').pop()}: ${message.text().split('\n')[0]}`)
   }
+})
+page.on('pageerror', error => {
+  if (ourScript.test(error.stack ?? '')) webviewErrors.push(`uncaught: ${error.message.split('\n')[0]}`)
 })
 
 const check = async (name, body, options = {}) => {
