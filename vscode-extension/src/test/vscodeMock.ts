@@ -64,6 +64,10 @@ export class Uri {
     return new Uri('file', path, '')
   }
 
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path, ...parts].join('/'), base.query)
+  }
+
   get fsPath(): string {
     return this.path
   }
@@ -99,9 +103,47 @@ const unavailable = new Proxy(
 
 const disposable = () => ({ dispose: () => undefined })
 
+/** A webview panel that keeps what it was given: its HTML and the messages posted to it. */
+export class FakeWebviewPanel {
+  public readonly posted: unknown[] = []
+  public title: string
+  private readonly received = new EventEmitter<unknown>()
+  private readonly disposed = new EventEmitter<void>()
+  public readonly webview = {
+    html: '',
+    cspSource: 'vscode-resource:',
+    asWebviewUri: (uri: Uri) => uri,
+    postMessage: (message: unknown) => {
+      this.posted.push(message)
+      return Promise.resolve(true)
+    },
+    onDidReceiveMessage: this.received.event
+  }
+  public readonly onDidDispose = this.disposed.event
+  constructor(title: string) {
+    this.title = title
+  }
+  /** As the page's script would say something to the extension. */
+  public say(message: unknown): void {
+    this.received.fire(message)
+  }
+  public reveal(): void {}
+  public dispose(): void {
+    this.disposed.fire()
+  }
+}
+
+/** The panels `window.createWebviewPanel` made, newest last. */
+export const webviewPanels: FakeWebviewPanel[] = []
+
 /** Tree views and settings: enough for RunsTree to run against a fake server. */
 const window = new Proxy(
   {
+    createWebviewPanel: (_type: string, title: string) => {
+      const panel = new FakeWebviewPanel(title)
+      webviewPanels.push(panel)
+      return panel
+    },
     createTreeView: () => ({
       description: undefined,
       message: undefined,
