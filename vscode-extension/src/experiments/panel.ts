@@ -4,6 +4,7 @@ import type { GitexpClient } from '../languageClient/client'
 import type { Scalar, TableResult } from '../languageClient/protocol'
 import { Disposable } from '../util/disposable'
 import { errorMessage } from '../util/errors'
+import { within } from '../util/within'
 import { nonce, webviewHtml } from '../vscode/webview'
 import { FIRST_MESSAGES_ID, type SavedState, type TableToView, type ViewToTable } from './messages'
 
@@ -17,17 +18,6 @@ export const PAGE = 2500
  * does not hold the page back, which then asks for its rows when it is ready.
  */
 export const FIRST_PAGE_IN_HTML_MS = 250
-
-/** What `promise` gives within `ms`; undefined if it takes longer or fails. */
-const within = async <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<undefined>(resolve => (timer = setTimeout(() => resolve(undefined), ms)))
-  try {
-    return await Promise.race([promise.catch(() => undefined), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 export type ActionHandler = (client: GitexpClient, action: string, runs: string[]) => Promise<void> | void
 
@@ -133,18 +123,19 @@ class TablePanel extends Disposable {
   }
 
   /**
-   * The page's HTML, with the table's first messages in it when the prefetched first page
-   * comes within FIRST_PAGE_IN_HTML_MS (the view then makes its grid with them at once).
+   * The table's first messages for the page's HTML, when the prefetched first page comes
+   * within FIRST_PAGE_IN_HTML_MS (the view then makes its grid with them at once); `load`
+   * then goes on from there. Undefined: the page asks for its rows when it is ready.
    */
-  public async html(page: (first: TableToView[] | undefined) => string): Promise<string> {
+  public async firstMessagesForHtml(): Promise<TableToView[] | undefined> {
     const prefetched = this.prefetched
-    const first = prefetched && (await within(prefetched, FIRST_PAGE_IN_HTML_MS))
+    const first = prefetched && (await within(prefetched.catch(() => undefined), FIRST_PAGE_IN_HTML_MS))?.value
     if (!first || prefetched !== this.prefetched) {
-      return page(undefined)
+      return undefined
     }
     this.prefetched = undefined
     this.inHtml = first
-    return page(this.firstMessages(first))
+    return this.firstMessages(first)
   }
 
   /** A (re)load's first messages: the columns and saved layout, then the first rows. */
@@ -316,9 +307,9 @@ export class ExperimentsPanels extends Disposable {
       table.dispose()
     })
     const script = { src: panel.webview.asWebviewUri(Uri.joinPath(dist, 'experiments.js')).toString(), nonce: nonce() }
-    void table
-      .html(first =>
-        webviewHtml({
+    void table.firstMessagesForHtml().then(first => {
+      if (this.panels.get(client.root) === table) {
+        panel.webview.html = webviewHtml({
           title: 'gitexp experiments',
           cspSource: panel.webview.cspSource,
           style: STYLE,
@@ -326,12 +317,8 @@ export class ExperimentsPanels extends Disposable {
           script,
           data: first && { id: FIRST_MESSAGES_ID, value: first }
         })
-      )
-      .then(html => {
-        if (this.panels.get(client.root) === table) {
-          panel.webview.html = html
-        }
-      })
+      }
+    })
   }
 
   /** Open tables follow their repository's current client (after a restart). */

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute } from 'path'
 import { type Disposable, type Event, type Uri, extensions } from 'vscode'
+import { within } from '../util/within'
 
 /** The part of the Python extension's public API (`ms-python.python` exports) we use. */
 interface PythonApi {
@@ -75,9 +76,6 @@ export interface BoundedAnswer {
  */
 export const selectedPythonBinWithin = async (resource: Uri | undefined, ms: number): Promise<BoundedAnswer> => {
   const late = selectedPythonBin(resource)
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timedOut = new Promise<'timed out'>(resolve => (timer = setTimeout(() => resolve('timed out'), ms)))
-  const first = await Promise.race([late.then(bin => ({ bin })), timedOut])
-  clearTimeout(timer)
-  return first === 'timed out' ? { answered: false, late } : { answered: true, bin: first.bin, late }
+  const first = await within(late, ms)
+  return first ? { answered: true, bin: first.value, late } : { answered: false, late }
 }
