@@ -169,8 +169,46 @@ def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
     return {"series": result, "keys": seen}
 
 
+Columns = tuple[array, array, "array | None"]  # steps, values, times (None: no point has a time)
+
+
+class CurveCache:
+    """Curves of finished runs already read, by the commit of their record, for a long-lived
+    reader (the language server). A record never changes under its commit (a new tag is a new
+    commit), so a finished run's entry cannot go stale: a plot asked for again, or a live plot's
+    refresh while most of its runs are done, reads only the live runs and the runs not seen yet.
+    Live runs are never kept. Least recently used entries go past `most_bytes` of doubles."""
+
+    def __init__(self, most_bytes: int = 64 << 20):
+        import threading
+        from collections import OrderedDict
+
+        self.most_bytes = most_bytes
+        self._items: OrderedDict[str, tuple[int, list[tuple[str, Columns]]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # the server reads from a pool of threads
+
+    def get(self, commit: str) -> list[tuple[str, Columns]] | None:
+        with self._lock:
+            hit = self._items.get(commit)
+            if hit is None:
+                return None
+            self._items.move_to_end(commit)
+            return hit[1]
+
+    def put(self, commit: str, curves: list[tuple[str, Columns]]) -> None:
+        size = sum(8 * sum(len(c) for c in columns if c is not None) for _, columns in curves)
+        with self._lock:
+            if commit in self._items or size > self.most_bytes:
+                return
+            self._items[commit] = (size, curves)
+            self._bytes += size
+            while self._bytes > self.most_bytes:
+                self._bytes -= self._items.popitem(last=False)[1][0]
+
+
 def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool = False,
-           most: int | None = None) -> dict[str, Any]:
+           most: int | None = None, cache: CurveCache | None = None) -> dict[str, Any]:
     """The runs' curves as a chart takes them: per run and key, columns of float64 (steps, values,
     and times in seconds since the epoch when asked and any point has one), all in one base64
     string of little-endian doubles, `data`; `curves[i]` says where its columns lie (`at`, in
@@ -178,26 +216,20 @@ def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
 
     `series` as JSON numbers cost the plots of 100 runs x 1,000 points more than reading them
     (4 MB of text built, walked and parsed on both sides); these bytes cost a copy. `most`
-    thins a longer curve to the points that keep its shape (per bucket: first, lowest, highest)."""
+    thins a longer curve to the points that keep its shape (per bucket: first, lowest, highest).
+    `cache` keeps finished runs' columns between calls (see CurveCache)."""
     import base64
     import sys
 
     data, index, seen = array("d"), [], {}
     wanted = set(keys or ())
-    for run_id, points in _run_points(git, texts):
-        by_key: dict[str, list[dict[str, Any]]] = {}
-        for point in points:
-            by_key.setdefault(str(point["key"]), []).append(point)
-        for key, items in by_key.items():
+    for run_id, by_key in _run_columns(git, texts, cache):
+        for key, (steps, values, times) in by_key:
             seen.setdefault(key)
             if wanted and key not in wanted:
                 continue
-            columns = [_column([p.get("step") for p in items]), _column([p.get("value") for p in items])]
-            if time:
-                times = _column([p.get("time") for p in items], _seconds)
-                if any(t == t for t in times):  # not all NaN
-                    columns.append(times)
-            kept = _thin(columns[1], most)
+            columns = [steps, values, times] if time and times is not None else [steps, values]
+            kept = _thin(values, most)
             if kept is not None:
                 columns = [array("d", [column[i] for i in kept]) for column in columns]
             index.append({"run": run_id, "key": key, "at": len(data), "count": len(columns[0]),
@@ -207,6 +239,34 @@ def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
     if sys.byteorder == "big":
         data.byteswap()
     return {"curves": index, "keys": list(seen), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _run_columns(git: Git, texts: list[str], cache: CurveCache | None) -> list[tuple[str, list[tuple[str, Columns]]]]:
+    """(run id, its curves as columns, in the order their keys were first logged) per named run."""
+    found = []
+    with git.cat_file() as cat:
+        for text in texts:
+            ref, commit = store.resolve(git, text, cat=cat)
+            run = store.load_run(git, cat, ref, commit)
+            kept = None if run.live or cache is None else cache.get(run.commit)
+            if kept is None:
+                kept = _columns(store.series_of(git, cat, run))
+                if cache is not None and not run.live:
+                    cache.put(run.commit, kept)
+            found.append((run.id, kept))
+    return found
+
+
+def _columns(points: list[dict[str, Any]]) -> list[tuple[str, Columns]]:
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for point in points:
+        by_key.setdefault(str(point["key"]), []).append(point)
+    curves = []
+    for key, items in by_key.items():
+        times = _column([p.get("time") for p in items], _seconds)
+        curves.append((key, (_column([p.get("step") for p in items]), _column([p.get("value") for p in items]),
+                             times if any(t == t for t in times) else None)))  # not all NaN
+    return curves
 
 
 def _run_points(git: Git, texts: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -83,6 +83,7 @@ class Browse:
     def __init__(self, server: GitexpServer):
         self.server = server
         self.answers = Answers(server)
+        self._curves = None  # inspect.CurveCache, made on the first plot (inspect loads lazily)
 
     def _repo(self, params: dict[str, Any]):
         folder = params.get("folder")
@@ -166,8 +167,10 @@ class Browse:
             raise GitexpError(f"{method}: param 'runs' must name at least one run")
         keys, time = strings(params, "keys", method) or None, params.get("time") is True
         if params.get("packed") is True:
+            if self._curves is None:
+                self._curves = inspect.CurveCache()
             return inspect.curves(self._repo(params), runs, keys, time=time,
-                                  most=integer(params, "most", method, None))
+                                  most=integer(params, "most", method, None), cache=self._curves)
         return inspect.series(self._repo(params), runs, keys, time=time)
 
     def images(self, params: dict[str, Any]) -> dict[str, Any]:
