@@ -10,7 +10,7 @@
 // Usage (after `npm run build` in vscode-extension/):
 //   node bench/bench_webview.mjs [--dist DIR[@points]]... [--rounds N] [--only plot|table]
 //     [--profile FILE] [--profile-sort FILE] [--profile-first FILE]
-//     (CPU profiles of a first draw, of a numeric sort, of the table's first rows)
+//     (CPU profiles of a first draw, of a numeric sort, of the table's first rows) [--no-floor]
 // Each --dist is a built dist/ folder (default: this checkout's); with two, they alternate
 // round by round, so load on a shared machine falls on both alike. `@points`: a bundle from
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
@@ -36,6 +36,21 @@ const dists = option('--dist', [join(ext, 'dist')]).map(spec => {
   const flag = flags.split(',')
   return { dir: resolve(dir), format: flag.includes('points') ? 'points' : 'packed', rowsInReset: flag.includes('rows-in-reset') }
 })
+// The floor, measured in the same run unless --no-floor: AG Grid and ECharts alone doing the
+// same job with none of gitexp's code (webview_floor/), bundled here from the extension's
+// node_modules. Every figure of a --dist is also printed as a ratio to it.
+const floorDir = args.includes('--no-floor') ? undefined : mkdtempSync(join(tmpdir(), 'gitexp-webview-floor-'))
+if (floorDir) {
+  const esbuild = createRequire(join(ext, 'package.json'))('esbuild')
+  for (const [entry, out] of [['table', 'experiments'], ['plot', 'plot']]) {
+    esbuild.buildSync({
+      entryPoints: [join(here, 'webview_floor', `${entry}.js`)], outfile: join(floorDir, 'webview', `${out}.js`),
+      bundle: true, minify: true, format: 'iife', platform: 'browser', target: 'es2020',
+      nodePaths: [join(ext, 'node_modules')], define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'error'
+    })
+  }
+  dists.push({ dir: floorDir, format: 'packed', rowsInReset: false, floor: true })
+}
 const rounds = Number(option('--rounds', ['5'])[0])
 const only = option('--only', [undefined])[0]
 const profile = option('--profile', [undefined])[0]
@@ -309,30 +324,43 @@ try {
   for (const [format, { text, buffers }] of Object.entries(messages)) {
     console.log(`plot message as ${format}: ${(text.length / 1e6).toFixed(2)} MB of JSON and ${buffers.length} buffers (100 runs x 1,000 points)`)
   }
-  for (const [index, { dir, format }] of dists.entries()) {
+  const floorAt = dists.findIndex(dist => dist.floor)
+  const floorOf = floorAt < 0 ? undefined : figures[floorAt]
+  /** ` (1.23x floor)`: a figure against the same figure of the floor, when there is one */
+  const vs = (ms, floorMs, isFloor) => (floorMs === undefined || isFloor ? '' : ` (${(ms / floorMs).toFixed(2)}x floor)`)
+  for (const [index, { dir, format, floor: isFloor }] of dists.entries()) {
     const { plot, table, start } = figures[index]
-    console.log(`\n== ${dir} (curves as ${format})`)
+    console.log(isFloor ? '\n== floor: AG Grid and ECharts alone (bench/webview_floor/), same data, viewport and run' : `\n== ${dir} (curves as ${format})`)
+    const ofFloor = pick => (floorOf ? pick(floorOf) : undefined)
     if (plot.length) {
+      const first = plots => median(plots.map(draws => draws[0].total))
+      const redraw = plots => median(plots.map(draws => draws[1].total))
       const ms = (post, field) => median(plot.map(draws => draws[post][field])).toFixed(0)
-      console.log(`plot 100 x 1,000, message -> painted, median of ${plot.length}: first ${ms(0, 'total')} ms (render ${ms(0, 'render')}), redraw ${ms(1, 'total')} / ${ms(2, 'total')} ms`)
+      console.log(`plot 100 x 1,000, message -> painted, median of ${plot.length}: first ${first(plot).toFixed(0)} ms${vs(first(plot), ofFloor(f => first(f.plot)), isFloor)} (render ${ms(0, 'render')}), redraw ${redraw(plot).toFixed(0)}${vs(redraw(plot), ofFloor(f => redraw(f.plot)), isFloor)} / ${ms(2, 'total')} ms`)
       console.log(`  first draws: ${plot.map(draws => draws[0].total.toFixed(0)).join(' ')}`)
     }
     if (table.length) {
       if (table[0].loaded.done !== undefined) {
         console.log(`table page load -> script ran ${median(table.map(t => t.loaded.script)).toFixed(0)} ms, -> script done (grid made) ${median(table.map(t => t.loaded.done)).toFixed(0)} ms`)
       }
-      const starts = mode => start.map(figure => figure[mode])
-      console.log(`table page start -> first rows painted, median of ${start.length}: first page in the HTML ${median(starts('inHtml')).toFixed(0)} ms [${starts('inHtml').map(ms => ms.toFixed(0)).join(' ')}], posted on ready ${median(starts('posted')).toFixed(0)} ms [${starts('posted').map(ms => ms.toFixed(0)).join(' ')}]`)
-      console.log(`table 10,000 rows, median of ${table.length}: first rows ${median(table.map(t => t.firstRows)).toFixed(0)} ms after the first message; all rows ${median(table.map(t => t.allRows)).toFixed(0)} ms more; ${table[0].inDom} rows in the DOM`)
+      const starts = (figure, mode) => figure.start.map(one => one[mode])
+      const startMs = (figure, mode) => median(starts(figure, mode))
+      const listed = mode => starts(figures[index], mode).map(ms => ms.toFixed(0)).join(' ')
+      // the floor reads no first page from its HTML: it gets it on ready either way
+      const inHtml = isFloor ? '' : `first page in the HTML ${startMs(figures[index], 'inHtml').toFixed(0)} ms${vs(startMs(figures[index], 'inHtml'), ofFloor(f => startMs(f, 'posted')))} [${listed('inHtml')}], `
+      console.log(`table page start -> first rows painted, median of ${start.length}: ${inHtml}posted on ready ${startMs(figures[index], 'posted').toFixed(0)} ms${vs(startMs(figures[index], 'posted'), ofFloor(f => startMs(f, 'posted')), isFloor)} [${listed('posted')}]`)
+      const firstRows = figure => median(figure.table.map(t => t.firstRows))
+      console.log(`table 10,000 rows, median of ${table.length}: first rows ${firstRows(figures[index]).toFixed(0)} ms after the first message${vs(firstRows(figures[index]), ofFloor(firstRows), isFloor)}; all rows ${median(table.map(t => t.allRows)).toFixed(0)} ms more; ${table[0].inDom} rows in the DOM`)
       for (const [at, { what }] of table[0].results.entries()) {
-        const pageMs = table.map(t => t.results[at].page)
+        const pageMs = figure => figure.table.map(t => t.results[at].page)
         const clock = table[0].results[at].own ? "webview's clock" : "bench's clock"
-        console.log(`  ${what.padEnd(16)} event -> painted ${median(pageMs)} ms (${clock}; -> row model ${median(table.map(t => t.results[at].grid))} ms)  [${pageMs.join(' ')}]`)
+        const mine = median(pageMs(figures[index]))
+        console.log(`  ${what.padEnd(16)} event -> painted ${mine} ms${vs(mine, ofFloor(f => median(pageMs(f))), isFloor)} (${clock}; -> row model ${median(table.map(t => t.results[at].grid))} ms)  [${pageMs(figures[index]).join(' ')}]`)
       }
     }
   }
 } finally {
   await browser.close()
-  made.forEach(dir => rmSync(dir, { recursive: true, force: true }))
+  for (const dir of [...made, floorDir].filter(Boolean)) rmSync(dir, { recursive: true, force: true })
   console.log(`\nload average after: ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
 }
