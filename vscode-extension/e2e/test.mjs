@@ -595,6 +595,23 @@ try {
     }
     await page.waitForTimeout(500)
     await shot('bench-plot-100x1000')
+    // the same plot asked for again with the dashboard open: no frame to make, only the
+    // server's curves, their post and the draw (the webview's clock again)
+    await runCommand('gitexp: Show Experiments Table')
+    await until('100 still selected', async () => /100 selected/.test((await countText()) ?? ''))
+    const updates = Number(await plot.evaluate(() => document.body.dataset.updates ?? 0))
+    const again = Date.now()
+    await table.locator('button[data-action="plot"]').click()
+    await until('plotted again', async () => Number(await plot.evaluate(() => document.body.dataset.updates ?? 0)) > updates, 60_000)
+    timings.plot100x1000AgainClickToPaintedMs = Number(await until('painted again', async () => {
+      const at = Number(await plot.evaluate(() => document.body.dataset.paintedAt ?? 0))
+      return at > again ? Math.round(at - again) : undefined
+    }))
+    const latest = pattern => [...logText('gitexp.log').matchAll(pattern)].pop()?.[1]
+    timings.plot100x1000AgainExtension = {
+      fetched: latest(/plot of 100 runs: (fetched in .*)/g),
+      postToReceivedMs: Math.round(Number(await plot.evaluate(() => document.body.dataset.receivedAt)) - Number(latest(/plot posted \d+ ms after it was asked for \(at (\d+)\)/g)))
+    }
   }, { bench: true, benchOnly: true })
 
   await check('the webviews logged no errors', async () => {
