@@ -110,6 +110,10 @@ def test_farm_job_that_dies_is_lost_and_resume_reruns_it(repo, farm, tmp_path):
             time.sleep(0.1)
         assert pid_file, "the job never started"
         shell, child = (int(x) for x in pid_file.read_text().split())
+        for _ in range(100):  # the pid is written as the job starts; setsid makes it a group a moment later
+            if os.getpgid(child) == child:
+                break
+            time.sleep(0.05)
         os.kill(shell, signal.SIGKILL)  # the node goes away: watcher and job die, no exit report
         os.killpg(child, signal.SIGKILL)
         out, err = driver.communicate(timeout=60)

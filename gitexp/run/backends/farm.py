@@ -177,7 +177,8 @@ class FarmJob:
             'child=$!; echo "$$ $child" > "$R/pid"',
             'while kill -0 "$child" 2>/dev/null; do',
             '  touch "$R/heartbeat"',
-            '  if [ -f "$R/stop" ]; then kill -"$(cat "$R/stop")" -"$child" 2>/dev/null; rm -f "$R/stop"; fi',
+            # kept until the signal lands: setsid makes the job its group a moment after $! is known
+            '  if [ -f "$R/stop" ]; then kill -"$(cat "$R/stop")" -"$child" 2>/dev/null && rm -f "$R/stop"; fi',
             "  sleep 1",
             "done",
             'wait "$child"; code=$?',
