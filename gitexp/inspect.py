@@ -177,7 +177,12 @@ class CurveCache:
     reader (the language server). A record never changes under its commit (a new tag is a new
     commit), so a finished run's entry cannot go stale: a plot asked for again, or a live plot's
     refresh while most of its runs are done, reads only the live runs and the runs not seen yet.
-    Live runs are never kept. Least recently used entries go past `most_bytes` of doubles."""
+    Live runs are never kept, nor a record that did not read whole. Least recently used entries
+    go past `most_bytes`: the doubles, plus the Python objects around them (ENTRY_BYTES,
+    CURVE_BYTES), so runs of many short curves, or of none, are bounded too."""
+
+    ENTRY_BYTES = 200  # the commit string and the dict slot, per run
+    CURVE_BYTES = 250  # three arrays, a tuple and the key, per curve
 
     def __init__(self, most_bytes: int = 64 << 20):
         import threading
@@ -197,7 +202,8 @@ class CurveCache:
             return hit[1]
 
     def put(self, commit: str, curves: list[tuple[str, Columns]]) -> None:
-        size = sum(8 * sum(len(c) for c in columns if c is not None) for _, columns in curves)
+        size = self.ENTRY_BYTES + sum(self.CURVE_BYTES + 8 * sum(len(c) for c in columns if c is not None)
+                                      for _, columns in curves)
         with self._lock:
             if commit in self._items or size > self.most_bytes:
                 return
@@ -248,10 +254,12 @@ def _run_columns(git: Git, texts: list[str], cache: CurveCache | None) -> list[t
         for text in texts:
             ref, commit = store.resolve(git, text, cat=cat)
             run = store.load_run(git, cat, ref, commit)
-            kept = None if run.live or cache is None else cache.get(run.commit)
+            # a record that did not read whole (`error`: e.g. git's reader died) is not kept
+            keep = cache is not None and not run.live and "error" not in run.info
+            kept = cache.get(run.commit) if keep else None
             if kept is None:
                 kept = _columns(store.series_of(git, cat, run))
-                if cache is not None and not run.live:
+                if keep:
                     cache.put(run.commit, kept)
             found.append((run.id, kept))
     return found

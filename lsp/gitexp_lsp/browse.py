@@ -84,6 +84,7 @@ class Browse:
         self.server = server
         self.answers = Answers(server)
         self._curves = None  # inspect.CurveCache, made on the first plot (inspect loads lazily)
+        self._curves_lock = threading.Lock()
 
     def _repo(self, params: dict[str, Any]):
         folder = params.get("folder")
@@ -167,8 +168,9 @@ class Browse:
             raise GitexpError(f"{method}: param 'runs' must name at least one run")
         keys, time = strings(params, "keys", method) or None, params.get("time") is True
         if params.get("packed") is True:
-            if self._curves is None:
-                self._curves = inspect.CurveCache()
+            with self._curves_lock:
+                if self._curves is None:
+                    self._curves = inspect.CurveCache()
             return inspect.curves(self._repo(params), runs, keys, time=time,
                                   most=integer(params, "most", method, None), cache=self._curves)
         return inspect.series(self._repo(params), runs, keys, time=time)
