@@ -7,7 +7,8 @@
 // JSON, parsed in the page, then posted to the webview's window). Prints medians; no
 // pass/fail (the goals are in bench/benchmarks.md).
 //
-// Usage (after `npm run build` in vscode-extension/):
+// Usage (after `node esbuild.mjs --production` in vscode-extension/: the bundles as the .vsix
+// ships them, as the floor is built; a development build is timed too, with a warning):
 //   node bench/bench_webview.mjs [--dist DIR[@points]]... [--rounds N] [--only plot|table]
 //     [--profile FILE] [--profile-sort FILE] [--profile-first FILE]
 //     (CPU profiles of a first draw, of a numeric sort, of the table's first rows) [--no-floor]
@@ -16,7 +17,7 @@
 // before curves travelled packed in one Float64Array (main before issue 16's third pass),
 // sent curves as [step, value, time] arrays. `@rows-in-reset`: the table's first page sent
 // inside its 'reset' message (tried; slower to paint). Flags combine: `DIR@points,rows-in-reset`.
-import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'fs'
 import { tmpdir, loadavg } from 'os'
 import { join, dirname, resolve } from 'path'
 import { fileURLToPath } from 'url'
@@ -50,6 +51,11 @@ if (floorDir) {
     })
   }
   dists.push({ dir: floorDir, format: 'packed', rowsInReset: false, floor: true })
+}
+for (const { dir } of dists) {
+  if (existsSync(join(dir, 'webview', 'experiments.js.map'))) {
+    console.log(`warning: ${dir} is a development build (unminified, AG Grid's ValidationModule on): slower than the .vsix's and the floor's`)
+  }
 }
 const rounds = Number(option('--rounds', ['5'])[0])
 const only = option('--only', [undefined])[0]
@@ -330,7 +336,7 @@ try {
   const vs = (ms, floorMs, isFloor) => (floorMs === undefined || isFloor ? '' : ` (${(ms / floorMs).toFixed(2)}x floor)`)
   for (const [index, { dir, format, floor: isFloor }] of dists.entries()) {
     const { plot, table, start } = figures[index]
-    console.log(isFloor ? '\n== floor: AG Grid and ECharts alone (bench/webview_floor/), same data, viewport and run' : `\n== ${dir} (curves as ${format})`)
+    console.log(isFloor ? '\n== floor: AG Grid and ECharts alone (bench/webview_floor/), same data, viewport and run; its page start is always posted on ready' : `\n== ${dir} (curves as ${format})`)
     const ofFloor = pick => (floorOf ? pick(floorOf) : undefined)
     if (plot.length) {
       const first = plots => median(plots.map(draws => draws[0].total))
@@ -346,7 +352,8 @@ try {
       const starts = (figure, mode) => figure.start.map(one => one[mode])
       const startMs = (figure, mode) => median(starts(figure, mode))
       const listed = mode => starts(figures[index], mode).map(ms => ms.toFixed(0)).join(' ')
-      // the floor reads no first page from its HTML: it gets it on ready either way
+      // the floor reads no first page from its HTML: it gets it on ready either way, so both
+      // ratios are to its posted start
       const inHtml = isFloor ? '' : `first page in the HTML ${startMs(figures[index], 'inHtml').toFixed(0)} ms${vs(startMs(figures[index], 'inHtml'), ofFloor(f => startMs(f, 'posted')))} [${listed('inHtml')}], `
       console.log(`table page start -> first rows painted, median of ${start.length}: ${inHtml}posted on ready ${startMs(figures[index], 'posted').toFixed(0)} ms${vs(startMs(figures[index], 'posted'), ofFloor(f => startMs(f, 'posted')), isFloor)} [${listed('posted')}]`)
       const firstRows = figure => median(figure.table.map(t => t.firstRows))

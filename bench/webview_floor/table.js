@@ -22,13 +22,13 @@ for (const type of ['click', 'keydown', 'input']) {
 
 const numeric = type => type === 'BIGINT' || type === 'DOUBLE'
 const column = (field, header, isNumber, extra = {}) => ({
-  field, headerName: header,
+  field, headerName: header, headerTooltip: field,
   filter: isNumber ? 'agNumberColumnFilter' : 'agTextColumnFilter',
   filterParams: { debounceMs: 40 },
   ...extra
 })
 const columnDefs = columns => [
-  { field: 'tags.star', headerName: '★', width: 44, pinned: 'left' },
+  { field: 'tags.star', headerName: '★', width: 44, pinned: 'left', filter: 'agNumberColumnFilter' },
   column('run', 'run', false, { pinned: 'left', width: 220 }),
   column('sweep', 'sweep', false, { width: 140 }),
   column('status', 'status', false, { width: 120 }),
@@ -47,8 +47,21 @@ const count = () => {
   document.getElementById('count').textContent = `${total} runs · ${api.getDisplayedRowCount()} shown`
 }
 const api = createGrid(document.getElementById('grid'), {
-  // the table's density (rows on screen are most of a sort's cost), not its colours
-  theme: themeQuartz.withParams({ fontSize: 13, rowHeight: 26, headerHeight: 30, spacing: 4, wrapperBorderRadius: 0 }),
+  // the table's theme settings (AG Grid's own; rows on screen are most of a sort's cost)
+  theme: themeQuartz.withParams({
+    backgroundColor: 'var(--vscode-editor-background)',
+    foregroundColor: 'var(--vscode-foreground)',
+    headerBackgroundColor: 'var(--vscode-editorWidget-background)',
+    borderColor: 'var(--vscode-panel-border, rgba(128,128,128,0.35))',
+    accentColor: 'var(--vscode-focusBorder)',
+    chromeBackgroundColor: 'var(--vscode-editorWidget-background)',
+    fontFamily: 'var(--vscode-font-family)',
+    fontSize: 13,
+    rowHeight: 26,
+    headerHeight: 30,
+    spacing: 4,
+    wrapperBorderRadius: 0
+  }),
   rowData: [],
   getRowId: params => params.data.run,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },
