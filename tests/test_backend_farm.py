@@ -114,6 +114,8 @@ def test_farm_job_that_dies_is_lost_and_resume_reruns_it(repo, farm, tmp_path):
             if os.getpgid(child) == child:
                 break
             time.sleep(0.05)
+        else:
+            pytest.fail(f"the job {child} never became its own process group")
         os.kill(shell, signal.SIGKILL)  # the node goes away: watcher and job die, no exit report
         os.killpg(child, signal.SIGKILL)
         out, err = driver.communicate(timeout=60)
