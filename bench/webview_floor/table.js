@@ -1,6 +1,6 @@
 // The floor of the experiments table's benchmark (bench_webview.mjs): AG Grid alone, the same
-// modules, rows, columns, viewport and speed settings as the table webview (rowBuffer 4, no
-// row animation, the same 40 ms filter debounce), and none of its code: cells are plain nested
+// modules, rows, columns, theme (gridTheme.ts), viewport and speed settings as the table webview
+// (rowBuffer 4, no row animation, the same 40 ms filter debounce), and none of its code: cells are plain nested
 // `field`s with AG Grid's own comparators, no value getters or formatters, no grouping, no
 // counts. What the table costs beyond this is gitexp's; the rest is the library's on this
 // machine. Timed as the table times itself: the last click or keystroke to the new row model
@@ -8,8 +8,9 @@
 import {
   CellStyleModule, ClientSideRowModelApiModule, ClientSideRowModelModule, ColumnApiModule, CsvExportModule,
   ExternalFilterModule, ModuleRegistry, NumberFilterModule, QuickFilterModule, RenderApiModule, RowApiModule,
-  RowSelectionModule, TextFilterModule, TooltipModule, createGrid, themeQuartz
+  RowSelectionModule, TextFilterModule, TooltipModule, createGrid
 } from 'ag-grid-community'
+import { gridTheme } from '../../vscode-extension/src/webview/gridTheme'
 
 ModuleRegistry.registerModules([ClientSideRowModelModule, ClientSideRowModelApiModule, RowApiModule, RenderApiModule,
   ColumnApiModule, RowSelectionModule, TextFilterModule, NumberFilterModule, QuickFilterModule, ExternalFilterModule,
@@ -47,21 +48,7 @@ const count = () => {
   document.getElementById('count').textContent = `${total} runs · ${api.getDisplayedRowCount()} shown`
 }
 const api = createGrid(document.getElementById('grid'), {
-  // the table's theme settings (AG Grid's own; rows on screen are most of a sort's cost)
-  theme: themeQuartz.withParams({
-    backgroundColor: 'var(--vscode-editor-background)',
-    foregroundColor: 'var(--vscode-foreground)',
-    headerBackgroundColor: 'var(--vscode-editorWidget-background)',
-    borderColor: 'var(--vscode-panel-border, rgba(128,128,128,0.35))',
-    accentColor: 'var(--vscode-focusBorder)',
-    chromeBackgroundColor: 'var(--vscode-editorWidget-background)',
-    fontFamily: 'var(--vscode-font-family)',
-    fontSize: 13,
-    rowHeight: 26,
-    headerHeight: 30,
-    spacing: 4,
-    wrapperBorderRadius: 0
-  }),
+  theme: gridTheme,
   rowData: [],
   getRowId: params => params.data.run,
   defaultColDef: { sortable: true, resizable: true, floatingFilter: true, minWidth: 60, width: 110 },

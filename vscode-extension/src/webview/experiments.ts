@@ -25,10 +25,10 @@ import {
   TextFilterModule,
   TooltipModule,
   ValidationModule,
-  createGrid,
-  themeQuartz
+  createGrid
 } from 'ag-grid-community'
 import type { Scalar, TableColumn, TableRow } from '../languageClient/protocol'
+import { gridTheme } from './gridTheme'
 import { columnId, compareValues, numeric, parseTagEdit } from '../experiments/values'
 import { type GridRow, arrange, groupLabel, groupRow, gridRow, summarise } from '../experiments/groups'
 import { FIRST_MESSAGES_ID, type TableToView, type ViewToTable } from '../experiments/messages'
@@ -64,20 +64,6 @@ const post = (message: ViewToTable): void => vscode.postMessage(message)
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
-const theme = themeQuartz.withParams({
-  backgroundColor: 'var(--vscode-editor-background)',
-  foregroundColor: 'var(--vscode-foreground)',
-  headerBackgroundColor: 'var(--vscode-editorWidget-background)',
-  borderColor: 'var(--vscode-panel-border, rgba(128,128,128,0.35))',
-  accentColor: 'var(--vscode-focusBorder)',
-  chromeBackgroundColor: 'var(--vscode-editorWidget-background)',
-  fontFamily: 'var(--vscode-font-family)',
-  fontSize: 13,
-  rowHeight: 26,
-  headerHeight: 30,
-  spacing: 4,
-  wrapperBorderRadius: 0
-})
 
 const STATUS_ICON: Record<string, string> = {
   completed: '✓',
@@ -226,7 +212,7 @@ let restoring = false
 let reselect = new Set<string>()
 
 const api: GridApi<GridRow> = createGrid($('grid'), {
-  theme,
+  theme: gridTheme,
   columnDefs: buildColumns(firstColumns),
   rowData: [],
   getRowId: params => params.data.id,
