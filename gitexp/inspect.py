@@ -156,7 +156,7 @@ def file_at(git: Git, text: str, path: str) -> dict[str, Any]:
 def series(git: Git, texts: list[str], keys: list[str] | None = None, time: bool = False) -> dict[str, Any]:
     """Every logged point of the runs, per run and key: [step, value] (and time, when asked)."""
     result, seen = [], []
-    for run_id, points in _run_points(git, texts):
+    for run_id, points in _each_run(git, texts, lambda cat, run: store.series_of(git, cat, run)):
         curves: dict[str, list[list[Any]]] = {}
         for point in points:
             key = str(point["key"])
@@ -249,20 +249,17 @@ def curves(git: Git, texts: list[str], keys: list[str] | None = None, time: bool
 
 def _run_columns(git: Git, texts: list[str], cache: CurveCache | None) -> list[tuple[str, list[tuple[str, Columns]]]]:
     """(run id, its curves as columns, in the order their keys were first logged) per named run."""
-    found = []
-    with git.cat_file() as cat:
-        for text in texts:
-            ref, commit = store.resolve(git, text, cat=cat)
-            run = store.load_run(git, cat, ref, commit)
-            # a record that did not read whole (`error`: e.g. git's reader died) is not kept
-            keep = cache is not None and not run.live and "error" not in run.info
-            kept = cache.get(run.commit) if keep else None
-            if kept is None:
-                kept = _columns(store.series_of(git, cat, run))
-                if keep:
-                    cache.put(run.commit, kept)
-            found.append((run.id, kept))
-    return found
+    def read(cat: Any, run: store.Run) -> list[tuple[str, Columns]]:
+        # a record that did not read whole (`error`: e.g. git's reader died) is not kept
+        keep = cache is not None and not run.live and "error" not in run.info
+        kept = cache.get(run.commit) if keep else None
+        if kept is None:
+            kept = _columns(store.series_of(git, cat, run))
+            if keep:
+                cache.put(run.commit, kept)
+        return kept
+
+    return _each_run(git, texts, read)
 
 
 def _columns(points: list[dict[str, Any]]) -> list[tuple[str, Columns]]:
@@ -277,14 +274,14 @@ def _columns(points: list[dict[str, Any]]) -> list[tuple[str, Columns]]:
     return curves
 
 
-def _run_points(git: Git, texts: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(run id, points) per named run, through one `git cat-file --batch` process."""
+def _each_run(git: Git, texts: list[str], read: Any) -> list[tuple[str, Any]]:
+    """(run id, read(cat, run)) per named run, through one `git cat-file --batch` process."""
     found = []
     with git.cat_file() as cat:
         for text in texts:
             ref, commit = store.resolve(git, text, cat=cat)
             run = store.load_run(git, cat, ref, commit)
-            found.append((run.id, store.series_of(git, cat, run)))
+            found.append((run.id, read(cat, run)))
     return found
 
 

@@ -68,18 +68,12 @@ const api = createGrid(document.getElementById('grid'), {
   }
 })
 
-let columnsSet = false
+// the bench sends 'reset' (the columns) first, then pages of 'rows'
 window.addEventListener('message', ({ data: message }) => {
+  total = message.total
   if (message.type === 'reset') {
-    total = message.total
     api.setGridOption('columnDefs', columnDefs(message.columns))
-    columnsSet = true
   } else if (message.type === 'rows') {
-    if (!columnsSet) {
-      api.setGridOption('columnDefs', columnDefs(message.columns))
-      columnsSet = true
-    }
-    total = message.total
     api.applyTransaction({ add: message.rows })
   }
 })

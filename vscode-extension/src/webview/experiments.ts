@@ -64,7 +64,6 @@ const post = (message: ViewToTable): void => vscode.postMessage(message)
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
-
 const STATUS_ICON: Record<string, string> = {
   completed: '✓',
   failed: '✗',
